@@ -1,0 +1,318 @@
+//! What Hilum needs from a DICOM file's header, read without touching pixel data.
+
+use crate::error::FileError;
+use dicom_dictionary_std::{tags, uids};
+use dicom_object::{InMemDicomObject, OpenFileOptions};
+use hilum_core::SliceGeometry;
+use std::path::{Path, PathBuf};
+
+/// The parts of a file's header that indexing and loading need.
+#[derive(Clone, Debug)]
+pub struct FileHeader {
+    pub path: PathBuf,
+    pub file_len: u64,
+    pub transfer_syntax: String,
+    pub sop_class_uid: String,
+    pub sop_instance_uid: String,
+    pub study_instance_uid: String,
+    pub series_instance_uid: String,
+    pub patient_name: String,
+    pub patient_id: String,
+    pub study_date: String,
+    pub study_description: String,
+    pub series_description: String,
+    pub modality: String,
+    pub series_number: Option<i32>,
+    pub instance_number: Option<i32>,
+    /// `None` for objects that are not images (SR, presentation states, …).
+    pub image: Option<ImageHeader>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ImageHeader {
+    pub rows: usize,
+    pub cols: usize,
+    pub bits_allocated: u16,
+    pub bits_stored: u16,
+    pub signed: bool,
+    pub samples_per_pixel: u16,
+    pub photometric: String,
+    /// One per frame; a single-frame file has one.
+    pub frames: Vec<FrameHeader>,
+}
+
+#[derive(Clone, Debug)]
+pub struct FrameHeader {
+    pub geometry: SliceGeometry,
+    pub slope: f64,
+    pub intercept: f64,
+}
+
+impl FileHeader {
+    pub fn is_native(&self) -> bool {
+        is_native_syntax(&self.transfer_syntax)
+    }
+}
+
+pub(crate) fn is_native_syntax(ts: &str) -> bool {
+    matches!(
+        ts,
+        uids::EXPLICIT_VR_LITTLE_ENDIAN | uids::IMPLICIT_VR_LITTLE_ENDIAN
+    )
+}
+
+impl ImageHeader {
+    pub fn bytes_per_sample(&self) -> usize {
+        usize::from(self.bits_allocated).div_ceil(8)
+    }
+    pub fn frame_bytes(&self) -> usize {
+        self.rows * self.cols * self.bytes_per_sample() * usize::from(self.samples_per_pixel)
+    }
+}
+
+fn text(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<String> {
+    let s = obj.get(tag)?.to_str().ok()?;
+    let s = s.trim_matches(|c: char| c == '\0' || c.is_whitespace());
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+fn floats(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<Vec<f64>> {
+    obj.get(tag)?.to_multi_float64().ok()
+}
+
+fn float(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<f64> {
+    obj.get(tag)?.to_float64().ok()
+}
+
+fn uint(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<u32> {
+    obj.get(tag)?.to_int::<u32>().ok()
+}
+
+fn int(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<i32> {
+    obj.get(tag)?.to_int::<i32>().ok()
+}
+
+/// The first item of a sequence attribute.
+fn first_item(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<&InMemDicomObject> {
+    obj.get(tag)?.items()?.first()
+}
+
+/// Reads the header of one file, stopping before the pixel data.
+pub fn read_header(path: &Path) -> Result<FileHeader, FileError> {
+    let file_len = std::fs::metadata(path)
+        .map_err(|e| FileError::new(path, format!("cannot read: {e}")))?
+        .len();
+    let obj = OpenFileOptions::new()
+        .read_until(tags::PIXEL_DATA)
+        .open_file(path)
+        .map_err(|e| FileError::new(path, describe_read_error(&e.to_string())))?;
+    let meta = obj.meta();
+    let transfer_syntax = meta.transfer_syntax().trim_end_matches('\0').to_string();
+    let sop_class_uid = meta
+        .media_storage_sop_class_uid()
+        .trim_end_matches('\0')
+        .to_string();
+    let required = |tag, name: &str| {
+        text(&obj, tag)
+            .ok_or_else(|| FileError::new(path, format!("missing {name}")))
+    };
+    let image = if obj.get(tags::ROWS).is_some() {
+        Some(read_image_header(&obj).map_err(|reason| FileError::new(path, reason))?)
+    } else {
+        None
+    };
+    let header = FileHeader {
+        path: path.to_path_buf(),
+        file_len,
+        transfer_syntax,
+        sop_instance_uid: text(&obj, tags::SOP_INSTANCE_UID).unwrap_or_default(),
+        study_instance_uid: required(tags::STUDY_INSTANCE_UID, "StudyInstanceUID")?,
+        series_instance_uid: required(tags::SERIES_INSTANCE_UID, "SeriesInstanceUID")?,
+        patient_name: text(&obj, tags::PATIENT_NAME).unwrap_or_default(),
+        patient_id: text(&obj, tags::PATIENT_ID).unwrap_or_default(),
+        study_date: text(&obj, tags::STUDY_DATE).unwrap_or_default(),
+        study_description: text(&obj, tags::STUDY_DESCRIPTION).unwrap_or_default(),
+        series_description: text(&obj, tags::SERIES_DESCRIPTION).unwrap_or_default(),
+        modality: text(&obj, tags::MODALITY).unwrap_or_default(),
+        series_number: int(&obj, tags::SERIES_NUMBER),
+        instance_number: int(&obj, tags::INSTANCE_NUMBER),
+        sop_class_uid,
+        image,
+    };
+    check_pixel_data_fits(&header)?;
+    Ok(header)
+}
+
+/// dicom-rs errors are accurate but long; say what a user can act on.
+fn describe_read_error(raw: &str) -> String {
+    if raw.contains("magic code") || raw.contains("DICM") {
+        "not a DICOM file (no DICM marker)".to_string()
+    } else if raw.contains("end of file") || raw.contains("UnexpectedEof") {
+        format!("truncated DICOM header ({raw})")
+    } else {
+        format!("unreadable DICOM: {raw}")
+    }
+}
+
+/// For uncompressed syntaxes the header tells the exact pixel data size: a file
+/// shorter than that is truncated or has no pixel data. Cheap to check at index time.
+fn check_pixel_data_fits(h: &FileHeader) -> Result<(), FileError> {
+    let Some(image) = &h.image else { return Ok(()) };
+    if !h.is_native() {
+        return Ok(());
+    }
+    let needed = (image.frame_bytes() * image.frames.len()) as u64;
+    if h.file_len < needed {
+        return Err(FileError::new(
+            &h.path,
+            format!(
+                "truncated or missing pixel data: {} frame(s) of {}×{} need {needed} bytes, file has {}",
+                image.frames.len(),
+                image.cols,
+                image.rows,
+                h.file_len
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn read_image_header(obj: &InMemDicomObject) -> Result<ImageHeader, String> {
+    let rows = uint(obj, tags::ROWS).ok_or("Rows unreadable")? as usize;
+    let cols = uint(obj, tags::COLUMNS).ok_or("missing Columns")? as usize;
+    if rows == 0 || cols == 0 {
+        return Err(format!("empty image ({cols}×{rows})"));
+    }
+    let bits_allocated = uint(obj, tags::BITS_ALLOCATED).ok_or("missing BitsAllocated")? as u16;
+    let bits_stored = uint(obj, tags::BITS_STORED).unwrap_or(u32::from(bits_allocated)) as u16;
+    if !matches!(bits_allocated, 8 | 16) {
+        return Err(format!(
+            "unsupported BitsAllocated {bits_allocated} (CT uses 16)"
+        ));
+    }
+    if bits_stored == 0 || bits_stored > bits_allocated {
+        return Err(format!(
+            "inconsistent bit depth: BitsStored {bits_stored} > BitsAllocated {bits_allocated}"
+        ));
+    }
+    let samples_per_pixel = uint(obj, tags::SAMPLES_PER_PIXEL).unwrap_or(1) as u16;
+    let photometric = text(obj, tags::PHOTOMETRIC_INTERPRETATION).unwrap_or_default();
+    let signed = uint(obj, tags::PIXEL_REPRESENTATION).unwrap_or(0) == 1;
+    let n_frames = int(obj, tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1) as usize;
+
+    let shared = first_item(obj, tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE);
+    let per_frame = obj
+        .get(tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE)
+        .and_then(|e| e.items());
+    let frames = match per_frame {
+        Some(items) => {
+            if items.len() != n_frames {
+                return Err(format!(
+                    "NumberOfFrames is {n_frames} but {} per-frame functional groups",
+                    items.len()
+                ));
+            }
+            items
+                .iter()
+                .enumerate()
+                .map(|(f, item)| {
+                    enhanced_frame(item, shared, rows, cols).map_err(|e| format!("frame {}: {e}", f + 1))
+                })
+                .collect::<Result<Vec<_>, _>>()?
+        }
+        None if n_frames == 1 => vec![classic_frame(obj, rows, cols)?],
+        None => {
+            return Err(format!(
+                "{n_frames} frames without per-frame positions (unsupported multi-frame)"
+            ))
+        }
+    };
+    Ok(ImageHeader {
+        rows,
+        cols,
+        bits_allocated,
+        bits_stored,
+        signed,
+        samples_per_pixel,
+        photometric,
+        frames,
+    })
+}
+
+fn vec3(values: &[f64]) -> [f64; 3] {
+    [values[0], values[1], values[2]]
+}
+
+fn geometry(
+    position: Option<Vec<f64>>,
+    orientation: Option<Vec<f64>>,
+    spacing: Option<Vec<f64>>,
+    thickness: Option<f64>,
+    rows: usize,
+    cols: usize,
+) -> Result<SliceGeometry, String> {
+    let position = position
+        .filter(|p| p.len() >= 3)
+        .ok_or("missing ImagePositionPatient")?;
+    let orientation = orientation
+        .filter(|o| o.len() >= 6)
+        .ok_or("missing ImageOrientationPatient")?;
+    let spacing = spacing
+        .filter(|s| s.len() >= 2 && s[0] > 0.0 && s[1] > 0.0)
+        .ok_or("missing or non-positive PixelSpacing")?;
+    Ok(SliceGeometry {
+        position: vec3(&position),
+        row_dir: vec3(&orientation[0..3]),
+        col_dir: vec3(&orientation[3..6]),
+        rows,
+        cols,
+        pixel_spacing: [spacing[0], spacing[1]],
+        slice_thickness: thickness,
+    })
+}
+
+fn classic_frame(obj: &InMemDicomObject, rows: usize, cols: usize) -> Result<FrameHeader, String> {
+    Ok(FrameHeader {
+        geometry: geometry(
+            floats(obj, tags::IMAGE_POSITION_PATIENT),
+            floats(obj, tags::IMAGE_ORIENTATION_PATIENT),
+            floats(obj, tags::PIXEL_SPACING),
+            float(obj, tags::SLICE_THICKNESS),
+            rows,
+            cols,
+        )?,
+        slope: float(obj, tags::RESCALE_SLOPE).unwrap_or(1.0),
+        intercept: float(obj, tags::RESCALE_INTERCEPT).unwrap_or(0.0),
+    })
+}
+
+/// Enhanced (multi-frame) CT: each attribute lives in a functional group
+/// macro, per frame or shared by all frames.
+fn enhanced_frame(
+    frame: &InMemDicomObject,
+    shared: Option<&InMemDicomObject>,
+    rows: usize,
+    cols: usize,
+) -> Result<FrameHeader, String> {
+    let group = |sequence| first_item(frame, sequence).or_else(|| shared.and_then(|s| first_item(s, sequence)));
+    let position = group(tags::PLANE_POSITION_SEQUENCE);
+    let orientation = group(tags::PLANE_ORIENTATION_SEQUENCE);
+    let measures = group(tags::PIXEL_MEASURES_SEQUENCE);
+    let transform = group(tags::PIXEL_VALUE_TRANSFORMATION_SEQUENCE);
+    Ok(FrameHeader {
+        geometry: geometry(
+            position.and_then(|o| floats(o, tags::IMAGE_POSITION_PATIENT)),
+            orientation.and_then(|o| floats(o, tags::IMAGE_ORIENTATION_PATIENT)),
+            measures.and_then(|o| floats(o, tags::PIXEL_SPACING)),
+            measures.and_then(|o| float(o, tags::SLICE_THICKNESS)),
+            rows,
+            cols,
+        )?,
+        slope: transform
+            .and_then(|o| float(o, tags::RESCALE_SLOPE))
+            .unwrap_or(1.0),
+        intercept: transform
+            .and_then(|o| float(o, tags::RESCALE_INTERCEPT))
+            .unwrap_or(0.0),
+    })
+}

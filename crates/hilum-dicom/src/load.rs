@@ -1,0 +1,216 @@
+//! A series → an HU volume on a regular grid.
+//!
+//! Memory: the volume is allocated once at its final size and every plane is
+//! decoded straight into its place; a worker thread holds one file's bytes at a
+//! time. Peak memory is the volume plus a file per thread.
+
+use crate::error::FileError;
+use crate::header::{is_native_syntax, FileHeader, ImageHeader};
+use crate::index::Series;
+use crate::native::find_pixel_data;
+use crate::pixels::{stored_to_hu, PixelFormat};
+use dicom_object::OpenFileOptions;
+use dicom_pixeldata::PixelDecoder;
+use hilum_core::slice_stack::GridPlane;
+use hilum_core::{analyse_stack, GeometryProblem, Volume};
+use rayon::prelude::*;
+use std::cell::RefCell;
+use std::io::Read;
+
+/// A loaded series: the volume and the geometry warnings that came with it.
+#[derive(Debug)]
+pub struct LoadedSeries {
+    pub volume: Volume,
+    pub problems: Vec<GeometryProblem>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("series {series}: not an image series")]
+    NotImages { series: String },
+    #[error("series {series}: {problem}")]
+    Geometry {
+        series: String,
+        problem: GeometryProblem,
+    },
+    #[error("{0}")]
+    File(#[from] FileError),
+}
+
+/// One input frame: which file, which frame in it.
+#[derive(Clone, Copy)]
+struct FrameRef {
+    file: usize,
+    frame: usize,
+}
+
+pub fn load_series(series: &Series) -> Result<LoadedSeries, LoadError> {
+    let files: Vec<&FileHeader> = series.image_files().collect();
+    if files.is_empty() {
+        return Err(LoadError::NotImages {
+            series: series.series_instance_uid.clone(),
+        });
+    }
+    let frames: Vec<FrameRef> = files
+        .iter()
+        .enumerate()
+        .flat_map(|(file, h)| {
+            let n = h.image.as_ref().map_or(0, |i| i.frames.len());
+            (0..n).map(move |frame| FrameRef { file, frame })
+        })
+        .collect();
+    let geometries: Vec<_> = frames
+        .iter()
+        .map(|r| image(files[r.file]).frames[r.frame].geometry.clone())
+        .collect();
+    let layout = analyse_stack(&geometries);
+    if let Some(problem) = layout
+        .problems
+        .iter()
+        .find(|p| p.severity() == hilum_core::Severity::Error)
+    {
+        return Err(LoadError::Geometry {
+            series: series.series_instance_uid.clone(),
+            problem: problem.clone(),
+        });
+    }
+
+    let slice_len = layout.rows * layout.cols;
+    let mut data = vec![0i16; slice_len * layout.planes.len()];
+
+    // Hand each plane's slot to the file it comes from, so a multi-frame file is
+    // read once and single-frame files are read in parallel.
+    let mut by_file: Vec<Vec<(usize, &mut [i16])>> = (0..files.len()).map(|_| Vec::new()).collect();
+    let mut interpolated = Vec::new();
+    for (plane, slot) in layout.planes.iter().zip(data.chunks_mut(slice_len)) {
+        match *plane {
+            GridPlane::Slice(n) => by_file[frames[n].file].push((frames[n].frame, slot)),
+            GridPlane::Interpolated { .. } => interpolated.push(plane),
+        }
+    }
+    by_file
+        .into_par_iter()
+        .enumerate()
+        .filter(|(_, slots)| !slots.is_empty())
+        .try_for_each(|(f, slots)| decode_file(files[f], slots))?;
+
+    fill_interpolated(&mut data, &layout.planes, slice_len);
+
+    Ok(LoadedSeries {
+        volume: Volume {
+            dims: [layout.cols, layout.rows, layout.planes.len()],
+            affine: layout.affine,
+            data,
+        },
+        problems: layout.problems,
+    })
+}
+
+fn image(h: &FileHeader) -> &ImageHeader {
+    h.image.as_ref().expect("image_files() yields images only")
+}
+
+thread_local! {
+    /// One reusable read buffer per worker thread: no allocation per file.
+    static READ_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+fn read_into(h: &FileHeader, buf: &mut Vec<u8>) -> Result<(), FileError> {
+    buf.clear();
+    let mut file = std::fs::File::open(&h.path).map_err(|e| FileError::new(&h.path, e))?;
+    buf.reserve(h.file_len as usize);
+    file.read_to_end(buf).map_err(|e| FileError::new(&h.path, e))?;
+    Ok(())
+}
+
+fn decode_file(h: &FileHeader, slots: Vec<(usize, &mut [i16])>) -> Result<(), FileError> {
+    let img = image(h);
+    if img.samples_per_pixel != 1 || !img.photometric.starts_with("MONOCHROME") {
+        return Err(FileError::new(
+            &h.path,
+            format!(
+                "not a grayscale image ({} with {} samples per pixel)",
+                img.photometric, img.samples_per_pixel
+            ),
+        ));
+    }
+    let format = |frame: usize| PixelFormat {
+        bits_allocated: img.bits_allocated,
+        bits_stored: img.bits_stored,
+        signed: img.signed,
+        slope: img.frames[frame].slope,
+        intercept: img.frames[frame].intercept,
+    };
+    READ_BUFFER.with_borrow_mut(|buf| {
+        read_into(h, buf)?;
+        let frame_bytes = img.frame_bytes();
+        if is_native_syntax(&h.transfer_syntax) {
+            let total = frame_bytes * img.frames.len();
+            let start = find_pixel_data(buf, total).ok_or_else(|| {
+                FileError::new(
+                    &h.path,
+                    format!("no PixelData of the {total} bytes the header describes (truncated or missing)"),
+                )
+            })?;
+            slots.into_par_iter().for_each(|(frame, out)| {
+                let at = start + frame * frame_bytes;
+                stored_to_hu(&buf[at..at + frame_bytes], format(frame), out);
+            });
+            Ok(())
+        } else {
+            decode_encapsulated(h, buf, slots, format)
+        }
+    })
+}
+
+/// Compressed transfer syntaxes: dicom-pixeldata's codecs (RLE, JPEG, JPEG-LS,
+/// JPEG 2000), then the same rescale as the native path.
+fn decode_encapsulated(
+    h: &FileHeader,
+    bytes: &[u8],
+    slots: Vec<(usize, &mut [i16])>,
+    format: impl Fn(usize) -> PixelFormat,
+) -> Result<(), FileError> {
+    let obj = OpenFileOptions::new()
+        .from_reader(bytes)
+        .map_err(|e| FileError::new(&h.path, format!("unreadable DICOM: {e}")))?;
+    let img = image(h);
+    for (frame, out) in slots {
+        let decoded = obj.decode_pixel_data_frame(frame as u32).map_err(|e| {
+            FileError::new(
+                &h.path,
+                format!("cannot decode pixel data ({}): {e}", h.transfer_syntax),
+            )
+        })?;
+        let data = decoded.data();
+        let needed = img.frame_bytes();
+        if data.len() < needed {
+            return Err(FileError::new(
+                &h.path,
+                format!("decoded frame has {} bytes, expected {needed}", data.len()),
+            ));
+        }
+        stored_to_hu(&data[..needed], format(frame), out);
+    }
+    Ok(())
+}
+
+fn fill_interpolated(data: &mut [i16], planes: &[GridPlane], slice_len: usize) {
+    let index_of = |n: usize| {
+        planes
+            .iter()
+            .position(|p| *p == GridPlane::Slice(n))
+            .expect("interpolation neighbours are grid planes")
+    };
+    for (k, plane) in planes.iter().enumerate() {
+        if let GridPlane::Interpolated { below, above, t } = *plane {
+            let (b, a) = (index_of(below), index_of(above));
+            let lower: Vec<i16> = data[b * slice_len..(b + 1) * slice_len].to_vec();
+            let upper: Vec<i16> = data[a * slice_len..(a + 1) * slice_len].to_vec();
+            for (i, out) in data[k * slice_len..(k + 1) * slice_len].iter_mut().enumerate() {
+                let v = f64::from(lower[i]) * (1.0 - t) + f64::from(upper[i]) * t;
+                *out = v.round() as i16;
+            }
+        }
+    }
+}

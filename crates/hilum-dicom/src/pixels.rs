@@ -1,0 +1,103 @@
+//! Stored pixel values → Hounsfield units (i16).
+
+/// How stored samples are laid out and rescaled.
+#[derive(Clone, Copy, Debug)]
+pub struct PixelFormat {
+    pub bits_allocated: u16,
+    pub bits_stored: u16,
+    pub signed: bool,
+    pub slope: f64,
+    pub intercept: f64,
+}
+
+/// Converts one frame of little-endian stored samples to HU, saturating at the
+/// i16 range. Bits above BitsStored are masked off (they may hold overlays or
+/// garbage) and signed values are sign-extended from BitsStored.
+pub fn stored_to_hu(src: &[u8], format: PixelFormat, out: &mut [i16]) {
+    let bits = u32::from(format.bits_stored);
+    let mask: u32 = if bits >= 32 { u32::MAX } else { (1u32 << bits) - 1 };
+    let sign_shift = 32 - bits;
+    let decode = |raw: u32| -> i32 {
+        let v = raw & mask;
+        if format.signed {
+            ((v << sign_shift) as i32) >> sign_shift
+        } else {
+            v as i32
+        }
+    };
+    let integral = format.slope == 1.0 && format.intercept.fract() == 0.0;
+    let offset = format.intercept as i32;
+    let rescale = |v: i32| -> i16 {
+        if integral {
+            (v + offset).clamp(i16::MIN as i32, i16::MAX as i32) as i16
+        } else {
+            (f64::from(v) * format.slope + format.intercept)
+                .round()
+                .clamp(f64::from(i16::MIN), f64::from(i16::MAX)) as i16
+        }
+    };
+    match format.bits_allocated {
+        16 => {
+            for (o, b) in out.iter_mut().zip(src.chunks_exact(2)) {
+                *o = rescale(decode(u32::from(u16::from_le_bytes([b[0], b[1]]))));
+            }
+        }
+        _ => {
+            for (o, &b) in out.iter_mut().zip(src) {
+                *o = rescale(decode(u32::from(b)));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fmt(bits_stored: u16, signed: bool, slope: f64, intercept: f64) -> PixelFormat {
+        PixelFormat {
+            bits_allocated: 16,
+            bits_stored,
+            signed,
+            slope,
+            intercept,
+        }
+    }
+
+    fn le(values: &[u16]) -> Vec<u8> {
+        values.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn unsigned_with_intercept() {
+        let mut out = [0i16; 3];
+        stored_to_hu(&le(&[0, 1024, 4095]), fmt(12, false, 1.0, -1024.0), &mut out);
+        assert_eq!(out, [-1024, 0, 3071]);
+    }
+
+    #[test]
+    fn signed_12_bit_is_sign_extended_and_high_bits_masked() {
+        let mut out = [0i16; 3];
+        // 0xF000 garbage above bit 11; 0x0FFF is -1 in 12-bit two's complement.
+        stored_to_hu(&le(&[0xF000 | 0x0FFF, 0x0800, 0x07FF]), fmt(12, true, 1.0, 0.0), &mut out);
+        assert_eq!(out, [-1, -2048, 2047]);
+    }
+
+    #[test]
+    fn fractional_slope_rounds_and_saturates() {
+        let mut out = [0i16; 3];
+        stored_to_hu(&le(&[3, 65535, 0]), fmt(16, false, 0.5, -1000.25), &mut out);
+        assert_eq!(out, [-999, i16::MAX, -1000]);
+    }
+
+    #[test]
+    fn eight_bit_samples() {
+        let mut out = [0i16; 2];
+        let f = PixelFormat {
+            bits_allocated: 8,
+            ..fmt(8, false, 2.0, -100.0)
+        };
+        stored_to_hu(&[0, 255], f, &mut out);
+        assert_eq!(out, [-100, 410]);
+    }
+}
