@@ -5,10 +5,12 @@
 //! files, GPUs or IPC. Everything here is plain data and arithmetic, so every
 //! rule can be unit-tested with numbers alone.
 
+pub mod findings;
 pub mod geometry;
 pub mod slice_stack;
 pub mod volume;
 
+pub use findings::{Lobe, NoduleKind};
 pub use geometry::{Affine, Vec3};
 pub use slice_stack::{analyse_stack, GeometryProblem, Severity, SliceGeometry, StackLayout};
 pub use volume::{HuStats, Volume};

@@ -1,0 +1,65 @@
+//! `hilum`: the command line over Hilum's crates (see ../shared/design/contracts.md
+//! for the interface scripts rely on).
+//!
+//! Exit codes: 0 success; 1 some inputs failed but the rest were processed;
+//! 2 nothing usable or bad arguments.
+
+mod info;
+mod phantom;
+mod progress;
+mod snapshot;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "hilum",
+    version,
+    about = "Lung nodule decision support for chest CT (decision support, not diagnosis)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Index PATH (file, series folder or any tree) and print studies, series and geometry checks.
+    Info(info::Args),
+    /// Write a synthetic chest CT series with known nodules and truth.json.
+    Phantom(phantom::Args),
+    /// Render PNG views (axial, coronal, sagittal) of the first CT series under PATH.
+    Snapshot(snapshot::Args),
+}
+
+/// What a command achieved, mapped to the exit codes of the contract.
+pub enum Outcome {
+    Ok,
+    Partial,
+    Failed,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let result = match cli.command {
+        Command::Info(args) => info::run(args),
+        Command::Phantom(args) => phantom::run(args),
+        Command::Snapshot(args) => snapshot::run(args),
+    };
+    match result {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::Partial) => ExitCode::from(1),
+        Ok(Outcome::Failed) => ExitCode::from(2),
+        Err(e) => {
+            eprintln!("hilum: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

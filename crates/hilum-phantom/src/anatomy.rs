@@ -1,0 +1,287 @@
+//! The analytic chest: every organ is a function of the patient position (LPS
+//! mm). The shapes vary with the seed within a normal adult range.
+
+use crate::rng::Rng;
+use hilum_core::Lobe;
+
+pub type P3 = [f32; 3];
+
+/// Hounsfield values of the tissues drawn.
+pub mod hu {
+    pub const AIR: f32 = -1000.0;
+    pub const LUNG: f32 = -850.0;
+    pub const FAT: f32 = -95.0;
+    pub const MUSCLE: f32 = 45.0;
+    pub const BLOOD: f32 = 42.0;
+    pub const LIVER: f32 = 58.0;
+    pub const CSF: f32 = 12.0;
+    pub const CORTICAL_BONE: f32 = 850.0;
+    pub const CANCELLOUS_BONE: f32 = 230.0;
+    pub const CARTILAGE: f32 = 140.0;
+    pub const DISC: f32 = 85.0;
+    pub const TABLE: f32 = 300.0;
+    pub const FOAM: f32 = -780.0;
+    pub const AIRWAY_WALL: f32 = 35.0;
+    pub const FISSURE: f32 = -640.0;
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Lung {
+    /// −1 for the right lung (patient right is −x), +1 for the left.
+    pub side: f32,
+    pub cx: f32,
+    pub cy: f32,
+    pub lateral: f32,
+    pub medial: f32,
+    pub anterior: f32,
+    pub posterior: f32,
+    /// Height of the diaphragm dome's top.
+    pub dome_z: f32,
+}
+
+#[derive(Clone, Debug)]
+pub struct Anatomy {
+    pub body_a: f32,
+    pub body_b: f32,
+    pub fat: f32,
+    pub apex_z: f32,
+    pub base_z: f32,
+    pub lungs: [Lung; 2],
+    pub heart_c: P3,
+    pub heart_r: P3,
+    pub hilum_z: f32,
+    pub carina_z: f32,
+    pub spine_y: f32,
+    pub rib_top_z: f32,
+    pub rib_pitch: f32,
+    pub table_y: f32,
+}
+
+impl Anatomy {
+    /// A chest whose lungs fill most of `z_extent` mm below z = 0.
+    pub fn new(rng: &mut Rng, z_extent: f32) -> Self {
+        let scale = rng.range(0.92, 1.08);
+        let body_a = 158.0 * scale;
+        let body_b = 112.0 * scale * rng.range(0.95, 1.05);
+        let apex_z = -18.0;
+        let height = (z_extent - 45.0).clamp(120.0, 255.0) * rng.range(0.93, 1.0);
+        let base_z = apex_z - height;
+        let lung = |side: f32, rng: &mut Rng| Lung {
+            side,
+            cx: side * 70.0 * scale,
+            cy: 4.0,
+            lateral: 66.0 * scale * rng.range(0.95, 1.05),
+            medial: 40.0 * scale,
+            anterior: 68.0 * scale,
+            posterior: 80.0 * scale * rng.range(0.95, 1.05),
+            // The right dome sits higher, over the liver.
+            dome_z: base_z + if side < 0.0 { 14.0 } else { 0.0 },
+        };
+        let lungs = [lung(-1.0, rng), lung(1.0, rng)];
+        let hilum_z = apex_z - 0.45 * height;
+        Self {
+            body_a,
+            body_b,
+            fat: rng.range(8.0, 18.0),
+            apex_z,
+            base_z,
+            lungs,
+            heart_c: [18.0, -28.0, base_z + 0.2 * height],
+            heart_r: [56.0 * scale, 46.0 * scale, 0.24 * height],
+            hilum_z,
+            carina_z: apex_z - 0.36 * height,
+            spine_y: body_b - 44.0,
+            rib_top_z: apex_z + 8.0,
+            rib_pitch: height / 10.5,
+            table_y: body_b + 1.5,
+        }
+    }
+
+    /// Relative height in the lung: 0 at the dome, 1 at the apex.
+    fn lung_height(&self, z: f32) -> f32 {
+        ((z - self.base_z) / (self.apex_z - self.base_z)).clamp(0.0, 1.0)
+    }
+
+    /// How far inside lung `l` the point is: > 0 inside, roughly in mm near the
+    /// boundary. Organs that push into the lungs are subtracted here.
+    pub fn lung_depth(&self, l: &Lung, p: P3) -> f32 {
+        let [x, y, z] = p;
+        let t = self.lung_height(z);
+        let s = (1.0 - t.powf(2.2)).max(0.0).sqrt();
+        if s <= 0.02 {
+            return -10.0;
+        }
+        let dx = (x - l.cx) * l.side;
+        let dy = y - l.cy;
+        let a = if dx > 0.0 { l.lateral } else { l.medial } * s;
+        let b = if dy > 0.0 { l.posterior } else { l.anterior } * s;
+        let e = ((dx / a).powi(2) + (dy / b).powi(2)).sqrt();
+        let mut depth = (1.0 - e) * a.min(b);
+        // Diaphragm: a dome, lower at the periphery (the costophrenic recesses).
+        let r2 = (dx / 70.0).powi(2) + (dy / 85.0).powi(2);
+        let floor = l.dome_z + 30.0 * (1.0 - r2) - 12.0 * (dy / 80.0).max(0.0);
+        depth = depth.min(z - floor);
+        // The heart and the spine indent the lungs.
+        depth = depth.min(self.heart_depth(p).mul_add(-1.0, -3.0));
+        let spine_d = ((x).powi(2) + (y - self.spine_y).powi(2)).sqrt() - 32.0;
+        depth.min(spine_d)
+    }
+
+    /// The larger of the two lungs' depths at `p`.
+    pub fn max_lung_depth(&self, p: P3) -> f32 {
+        self.lungs
+            .iter()
+            .map(|l| self.lung_depth(l, p))
+            .fold(f32::MIN, f32::max)
+    }
+
+    /// Which lung contains `p`, if any.
+    pub fn lung_at(&self, p: P3) -> Option<&Lung> {
+        self.lungs.iter().find(|l| self.lung_depth(l, p) > 0.0)
+    }
+
+    /// > 0 inside the heart (mm-ish).
+    pub fn heart_depth(&self, p: P3) -> f32 {
+        let e: f32 = (0..3)
+            .map(|i| ((p[i] - self.heart_c[i]) / self.heart_r[i]).powi(2))
+            .sum::<f32>()
+            .sqrt();
+        (1.0 - e) * self.heart_r[0].min(self.heart_r[1])
+    }
+
+    /// Lobe by the fissures: the oblique fissure rises towards the back; on the
+    /// right, the horizontal fissure sets the middle lobe apart anteriorly.
+    pub fn lobe(&self, l: &Lung, p: P3) -> Lobe {
+        let lower = self.oblique_fissure(p) < 0.0;
+        match (l.side < 0.0, lower) {
+            (true, true) => Lobe::RLL,
+            (true, false) if self.horizontal_fissure(p) < 0.0 => Lobe::RML,
+            (true, false) => Lobe::RUL,
+            (false, true) => Lobe::LLL,
+            (false, false) => Lobe::LUL,
+        }
+    }
+
+    /// Signed distance (mm) to the oblique fissure; < 0 in the lower lobe.
+    pub fn oblique_fissure(&self, p: P3) -> f32 {
+        // Plane z = hilum_z − 10 + 0.9·y, normalised.
+        (p[2] - (self.hilum_z - 10.0 + 0.9 * p[1])) / 1.345
+    }
+
+    /// Signed distance to the horizontal fissure; < 0 below it. Only meaningful
+    /// anterior to the oblique fissure in the right lung.
+    pub fn horizontal_fissure(&self, p: P3) -> f32 {
+        p[2] - (self.hilum_z + 4.0)
+    }
+
+    /// The tissue everywhere except lungs, vessels, airways and nodules.
+    pub fn background(&self, p: P3) -> f32 {
+        let [x, y, z] = p;
+        let e = ((x / self.body_a).powi(2) + (y / self.body_b).powi(2)).sqrt();
+        let inside = (1.0 - e) * self.body_b;
+        if inside < 0.0 {
+            return self.table(x, y);
+        }
+        if inside < self.fat {
+            return hu::FAT;
+        }
+        if let Some(bone) = self.bone(p, inside) {
+            return bone;
+        }
+        let below_diaphragm = self
+            .lungs
+            .iter()
+            .all(|l| z < l.dome_z + 30.0 - 0.004 * (x - l.cx).powi(2));
+        if self.heart_depth(p) > 0.0 {
+            return hu::BLOOD;
+        }
+        if inside < self.fat + 22.0 {
+            return hu::MUSCLE;
+        }
+        if below_diaphragm {
+            return if x < 15.0 { hu::LIVER } else { 38.0 };
+        }
+        // Paraspinal muscles, then mediastinal fat.
+        if y > self.spine_y - 20.0 {
+            hu::MUSCLE
+        } else {
+            -85.0
+        }
+    }
+
+    fn table(&self, x: f32, y: f32) -> f32 {
+        let top = self.table_y + 0.0003 * x * x;
+        if x.abs() > 190.0 || y < top {
+            hu::AIR
+        } else if y < top + 4.0 {
+            hu::TABLE
+        } else if y < top + 34.0 {
+            hu::FOAM
+        } else if y < top + 37.0 {
+            hu::TABLE
+        } else {
+            hu::AIR
+        }
+    }
+
+    /// Spine, ribs and sternum.
+    fn bone(&self, p: P3, inside: f32) -> Option<f32> {
+        let [x, y, z] = p;
+        // Vertebral body with intervertebral discs.
+        let r = (x * x + (y - self.spine_y).powi(2)).sqrt();
+        if r < 17.0 {
+            let level = (z - self.rib_top_z) / self.rib_pitch;
+            let disc = (level - level.round()).abs() * self.rib_pitch < 3.0;
+            return Some(if disc {
+                hu::DISC
+            } else if r > 15.0 {
+                hu::CORTICAL_BONE
+            } else {
+                hu::CANCELLOUS_BONE
+            });
+        }
+        // Spinal canal and the posterior arch with its spinous process.
+        let canal_y = self.spine_y + 27.0;
+        let rc = (x * x + (y - canal_y).powi(2)).sqrt();
+        if rc < 8.0 {
+            return Some(hu::CSF);
+        }
+        if (rc < 14.0 && y > canal_y - 4.0) || (x.abs() < 4.0 && y > canal_y && y < canal_y + 34.0)
+        {
+            return Some(500.0);
+        }
+        // Sternum, in the upper two thirds of the chest.
+        let sternum_y = -self.body_b + self.fat + 24.0;
+        if x.abs() < 14.0 && (y - sternum_y).abs() < 5.0 && z > self.hilum_z - 70.0 {
+            return Some(if x.abs() > 12.0 || (y - sternum_y).abs() > 3.5 {
+                hu::CORTICAL_BONE
+            } else {
+                hu::CANCELLOUS_BONE
+            });
+        }
+        // Ribs: twelve bands around the cage, each descending ~45 mm from the
+        // spine to the front, ending in cartilage.
+        let cage_inside = inside - (self.fat + 10.0);
+        if cage_inside.abs() < 4.0 {
+            let theta = x.atan2(y).abs(); // 0 at the back, π at the front
+            if theta > 0.25 && theta < 2.75 {
+                let z_on_rib = z + 45.0 * theta / std::f32::consts::PI - self.rib_top_z;
+                let k = -z_on_rib / self.rib_pitch;
+                if k > -0.5 && k < 11.5 {
+                    let dz = (k - k.round()) * self.rib_pitch;
+                    let q = (dz / 5.5).powi(2) + (cage_inside / 4.0).powi(2);
+                    if q < 1.0 {
+                        return Some(if theta > 2.35 {
+                            hu::CARTILAGE
+                        } else if q > 0.45 {
+                            hu::CORTICAL_BONE
+                        } else {
+                            hu::CANCELLOUS_BONE + 60.0
+                        });
+                    }
+                }
+            }
+        }
+        None
+    }
+}

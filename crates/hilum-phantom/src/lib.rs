@@ -1,0 +1,367 @@
+//! A synthetic chest CT with known nodules.
+//!
+//! The phantom is what makes Hilum testable without patient data: tests,
+//! detector training and the demo study all come from here. It is drawn from
+//! analytic anatomy (body, table, spine, ribs, sternum, lungs with domes and
+//! fissures, heart, aorta), grown vessel and airway trees that thin towards the
+//! periphery, nodules of every kind, and scanner-like noise.
+//!
+//! Determinism: the same spec and seed give the same voxels on any machine and
+//! any number of threads; each slice draws noise from its own stream.
+
+mod anatomy;
+mod rng;
+mod structures;
+
+use anatomy::{hu, Anatomy, P3};
+use hilum_core::{Affine, Lobe, NoduleKind, Volume};
+use hilum_dicom::write::{generated_uids, write_ct_series, FileLayout, SeriesMeta};
+use rayon::prelude::*;
+use rng::Rng;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use structures::{build_tubes, draw_nodule, draw_tube, place_nodules, Attachment, Nodule, Tube};
+
+/// What to generate.
+#[derive(Clone, Debug)]
+pub struct PhantomSpec {
+    pub seed: u64,
+    /// Columns, rows, slices.
+    pub dims: [usize; 3],
+    /// Square field of view in mm; the pixel spacing is `fov_mm / columns`.
+    pub fov_mm: f64,
+    /// Distance between slices (also the slice thickness), 0.625–2.5 mm typical.
+    pub slice_mm: f64,
+    /// Standard deviation of the image noise in HU (low-dose CT ≈ 30–40).
+    pub noise_hu: f32,
+    pub nodules: usize,
+}
+
+impl PhantomSpec {
+    /// A full-size scan: 512×512 at 0.7 mm, 300 slices of 1 mm.
+    pub fn standard(seed: u64) -> Self {
+        Self {
+            seed,
+            dims: [512, 512, 300],
+            fov_mm: 360.0,
+            slice_mm: 1.0,
+            noise_hu: 25.0,
+            nodules: 10,
+        }
+    }
+    /// A small scan for fast tests: 128×128×96 at 2.8 × 2.8 × 2.5 mm.
+    pub fn small(seed: u64) -> Self {
+        Self {
+            dims: [128, 128, 96],
+            slice_mm: 2.5,
+            nodules: 6,
+            ..Self::standard(seed)
+        }
+    }
+}
+
+/// One nodule as ground truth.
+#[derive(Clone, Debug, Serialize)]
+pub struct TruthNodule {
+    pub id: usize,
+    pub center_lps_mm: [f64; 3],
+    /// Nominal diameter (before lobulation), mm.
+    pub diameter_mm: f64,
+    pub kind: NoduleKind,
+    /// The solid part of a part-solid nodule (the whole of a solid one), mm.
+    pub solid_diameter_mm: Option<f64>,
+    pub lobe: Lobe,
+    /// "pleura", "vessel", or null for a nodule free in the parenchyma.
+    pub attached: Option<&'static str>,
+    /// Peak attenuation drawn, HU.
+    pub hu: f64,
+    /// The slice (0 = most inferior) through the centre.
+    pub slice_index: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Truth {
+    pub schema: &'static str,
+    pub seed: u64,
+    pub dims: [usize; 3],
+    pub spacing_mm: [f64; 3],
+    pub noise_hu: f32,
+    pub study_instance_uid: String,
+    pub series_instance_uid: String,
+    pub nodules: Vec<TruthNodule>,
+}
+
+pub struct Phantom {
+    pub spec: PhantomSpec,
+    pub volume: Volume,
+    pub truth: Truth,
+}
+
+/// A coarse 3D value-noise lattice for lung parenchyma and ground-glass texture.
+struct Texture {
+    origin: P3,
+    step: f32,
+    n: [usize; 3],
+    values: Vec<f32>,
+}
+
+impl Texture {
+    fn new(rng: &mut Rng, lo: P3, hi: P3, step: f32) -> Self {
+        let n = [0, 1, 2].map(|i| ((hi[i] - lo[i]) / step) as usize + 2);
+        let values = (0..n[0] * n[1] * n[2]).map(|_| rng.range(-1.0, 1.0)).collect();
+        Self {
+            origin: lo,
+            step,
+            n,
+            values,
+        }
+    }
+    /// Trilinear interpolation, in [−1, 1].
+    fn at(&self, p: P3) -> f32 {
+        let mut base = [0usize; 3];
+        let mut frac = [0f32; 3];
+        for i in 0..3 {
+            let g = ((p[i] - self.origin[i]) / self.step).clamp(0.0, (self.n[i] - 2) as f32);
+            base[i] = g as usize;
+            frac[i] = g - base[i] as f32;
+        }
+        let idx = |i: usize, j: usize, k: usize| self.values[i + self.n[0] * (j + self.n[1] * k)];
+        let mut v = 0.0;
+        for (dk, wk) in [(0, 1.0 - frac[2]), (1, frac[2])] {
+            for (dj, wj) in [(0, 1.0 - frac[1]), (1, frac[1])] {
+                for (di, wi) in [(0, 1.0 - frac[0]), (1, frac[0])] {
+                    v += wi * wj * wk * idx(base[0] + di, base[1] + dj, base[2] + dk);
+                }
+            }
+        }
+        v
+    }
+}
+
+/// Builds the phantom in memory.
+pub fn generate(spec: &PhantomSpec) -> Phantom {
+    let [nx, ny, nz] = spec.dims;
+    let px = spec.fov_mm / nx as f64;
+    let z_extent = spec.slice_mm * (nz.max(2) - 1) as f64;
+    // z = 0 is just above the lung apices; the scan extends downwards.
+    let affine = Affine {
+        origin: [-spec.fov_mm / 2.0 + px / 2.0, -spec.fov_mm / 2.0 + px / 2.0 + 10.0, -z_extent + 20.0],
+        col_step: [px, 0.0, 0.0],
+        row_step: [0.0, px, 0.0],
+        slice_step: [0.0, 0.0, spec.slice_mm],
+    };
+    let mut rng = Rng::new(spec.seed);
+    let anatomy = Anatomy::new(&mut rng, z_extent as f32);
+    let tubes = build_tubes(&anatomy, &mut rng);
+    let nodules = place_nodules(&anatomy, &tubes, &mut rng, spec.nodules);
+    let texture = Texture::new(&mut rng, [-200.0, -200.0, -z_extent as f32], [200.0, 200.0, 40.0], 3.5);
+    let fine = Texture::new(&mut rng, [-200.0, -200.0, -z_extent as f32], [200.0, 200.0, 40.0], 1.6);
+
+    let slice_len = nx * ny;
+    let mut data = vec![0i16; slice_len * nz];
+    data.par_chunks_mut(slice_len).enumerate().for_each(|(k, out)| {
+        let z = affine.voxel_to_lps([0.0, 0.0, k as f64])[2] as f32;
+        let mut noise = Rng::stream(spec.seed, 1_000_000 + k as u64);
+        draw_slice(
+            &SliceContext {
+                anatomy: &anatomy,
+                tubes: &tubes,
+                nodules: &nodules,
+                texture: &texture,
+                fine: &fine,
+                affine: &affine,
+                dims: [nx, ny],
+                z,
+                edge: (0.6 * px as f32).max(0.35),
+            },
+            spec.noise_hu,
+            &mut noise,
+            out,
+        );
+    });
+    let volume = Volume {
+        dims: spec.dims,
+        affine,
+        data,
+    };
+    let (study_uid, series_uid, _) = generated_uids(&format!("hilum-phantom/{}/{nx}x{ny}x{nz}", spec.seed));
+    let truth = Truth {
+        schema: "hilum.phantom-truth/1",
+        seed: spec.seed,
+        dims: spec.dims,
+        spacing_mm: volume.spacing(),
+        noise_hu: spec.noise_hu,
+        study_instance_uid: study_uid,
+        series_instance_uid: series_uid,
+        nodules: nodules
+            .iter()
+            .enumerate()
+            .map(|(i, n)| truth_nodule(i + 1, n, &volume))
+            .collect(),
+    };
+    Phantom {
+        spec: spec.clone(),
+        volume,
+        truth,
+    }
+}
+
+fn round2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+fn truth_nodule(id: usize, n: &Nodule, volume: &Volume) -> TruthNodule {
+    let c = n.center.map(f64::from);
+    let k = volume
+        .affine
+        .lps_to_voxel(c)
+        .map_or(0, |v| v[2].round().clamp(0.0, (volume.dims[2] - 1) as f64) as usize);
+    TruthNodule {
+        id,
+        center_lps_mm: c.map(round2),
+        diameter_mm: round2(2.0 * f64::from(n.radius)),
+        kind: n.kind,
+        solid_diameter_mm: match n.kind {
+            NoduleKind::Solid | NoduleKind::Calcified => Some(round2(2.0 * f64::from(n.radius))),
+            NoduleKind::PartSolid => Some(round2(2.0 * f64::from(n.core_radius))),
+            NoduleKind::GroundGlass => None,
+        },
+        lobe: n.lobe,
+        attached: match n.attachment {
+            Attachment::Free => None,
+            Attachment::Pleura => Some("pleura"),
+            Attachment::Vessel => Some("vessel"),
+        },
+        hu: round2(f64::from(n.hu)),
+        slice_index: k,
+    }
+}
+
+struct SliceContext<'a> {
+    anatomy: &'a Anatomy,
+    tubes: &'a [Tube],
+    nodules: &'a [Nodule],
+    texture: &'a Texture,
+    fine: &'a Texture,
+    affine: &'a Affine,
+    dims: [usize; 2],
+    z: f32,
+    edge: f32,
+}
+
+fn draw_slice(ctx: &SliceContext, noise_hu: f32, noise: &mut Rng, out: &mut [i16]) {
+    let [nx, ny] = ctx.dims;
+    let origin = ctx.affine.origin;
+    let (px, py) = (ctx.affine.col_step[0] as f32, ctx.affine.row_step[1] as f32);
+    let (x0, y0) = (origin[0] as f32, origin[1] as f32);
+    let a = ctx.anatomy;
+    let mut values = vec![0f32; nx * ny];
+
+    // Background and lungs.
+    for j in 0..ny {
+        let y = y0 + j as f32 * py;
+        for i in 0..nx {
+            let p = [x0 + i as f32 * px, y, ctx.z];
+            let mut v = a.background(p);
+            for lung in &a.lungs {
+                if (p[0] - lung.cx).abs() > lung.lateral.max(lung.medial) + 4.0 {
+                    continue;
+                }
+                let depth = a.lung_depth(lung, p);
+                let alpha = (depth / ctx.edge + 0.5).clamp(0.0, 1.0);
+                if alpha > 0.0 {
+                    // Dependent (posterior) lung is denser; texture mimics parenchyma.
+                    let mut lung_hu = hu::LUNG
+                        + 30.0 * ((y + 80.0) / 160.0).clamp(0.0, 1.0)
+                        + 22.0 * ctx.texture.at(p)
+                        + 12.0 * ctx.fine.at(p);
+                    let fissure = if lung.side < 0.0 && a.oblique_fissure(p) > 0.0 && y < 30.0 {
+                        a.oblique_fissure(p).abs().min(a.horizontal_fissure(p).abs())
+                    } else {
+                        a.oblique_fissure(p).abs()
+                    };
+                    if fissure < 0.6 {
+                        lung_hu = lung_hu.max(hu::FISSURE);
+                    }
+                    v += (lung_hu - v) * alpha;
+                }
+            }
+            values[i + nx * j] = v;
+        }
+    }
+
+    // Tubes and nodules that cross this slice, each over its own bounding box.
+    let pixel_range = |lo: P3, hi: P3| {
+        let i0 = ((lo[0] - x0) / px).floor().max(0.0) as usize;
+        let i1 = (((hi[0] - x0) / px).ceil().max(0.0) as usize).min(nx.saturating_sub(1));
+        let j0 = ((lo[1] - y0) / py).floor().max(0.0) as usize;
+        let j1 = (((hi[1] - y0) / py).ceil().max(0.0) as usize).min(ny.saturating_sub(1));
+        (i0, i1, j0, j1)
+    };
+    for tube in ctx.tubes {
+        let (lo, hi) = tube.bounds();
+        if ctx.z < lo[2] || ctx.z > hi[2] {
+            continue;
+        }
+        let (i0, i1, j0, j1) = pixel_range(lo, hi);
+        for j in j0..=j1 {
+            for i in i0..=i1 {
+                let p = [x0 + i as f32 * px, y0 + j as f32 * py, ctx.z];
+                let v = &mut values[i + nx * j];
+                *v = draw_tube(tube, p, *v, ctx.edge);
+            }
+        }
+    }
+    for n in ctx.nodules {
+        let (lo, hi) = n.bounds();
+        if ctx.z < lo[2] || ctx.z > hi[2] {
+            continue;
+        }
+        let (i0, i1, j0, j1) = pixel_range(lo, hi);
+        for j in j0..=j1 {
+            for i in i0..=i1 {
+                let p = [x0 + i as f32 * px, y0 + j as f32 * py, ctx.z];
+                let v = &mut values[i + nx * j];
+                *v = draw_nodule(n, p, *v, ctx.edge, ctx.fine.at(p));
+            }
+        }
+    }
+
+    for (o, v) in out.iter_mut().zip(values) {
+        let noisy = v + noise_hu * noise.normal();
+        *o = noisy.round().clamp(-1024.0, 3071.0) as i16;
+    }
+}
+
+/// Writes the phantom as a DICOM CT series plus `truth.json` into `dir`.
+pub fn write_phantom(phantom: &Phantom, dir: &Path, layout: FileLayout) -> std::io::Result<Vec<PathBuf>> {
+    let seed = phantom.spec.seed;
+    let (_, _, frame_of_reference) =
+        generated_uids(&format!("hilum-phantom/{seed}/{:?}", phantom.spec.dims));
+    let meta = SeriesMeta {
+        patient_name: format!("PHANTOM^SEED {seed}"),
+        patient_id: format!("PHANTOM-{seed:06}"),
+        patient_sex: "O".into(),
+        study_instance_uid: phantom.truth.study_instance_uid.clone(),
+        series_instance_uid: phantom.truth.series_instance_uid.clone(),
+        frame_of_reference_uid: frame_of_reference,
+        study_date: "20260101".into(),
+        study_time: "120000".into(),
+        study_id: format!("{seed}"),
+        accession_number: format!("PH{seed}"),
+        study_description: "CT CHEST LOW DOSE (SYNTHETIC PHANTOM)".into(),
+        series_description: format!("Hilum phantom seed {seed}"),
+        series_number: 2,
+        manufacturer: "Hilum".into(),
+        model_name: "hilum-phantom".into(),
+        kvp: 120.0,
+        slice_thickness_mm: phantom.spec.slice_mm,
+        comment: format!("Synthetic phantom generated by Hilum (seed {seed}); not a patient"),
+    };
+    let files = write_ct_series(dir, &meta, &phantom.volume, layout)?;
+    let json = serde_json::to_string_pretty(&phantom.truth).map_err(std::io::Error::other)?;
+    let tmp = dir.join("truth.json.partial");
+    std::fs::write(&tmp, json + "\n")?;
+    std::fs::rename(tmp, dir.join("truth.json"))?;
+    Ok(files)
+}

@@ -1,0 +1,399 @@
+//! Tubes (vessels, airways) and nodules: primitives with a bounding box, drawn
+//! slice by slice on top of the analytic background.
+
+use crate::anatomy::{hu, Anatomy, P3};
+use crate::rng::Rng;
+use hilum_core::{Lobe, NoduleKind};
+
+fn add(a: P3, b: P3) -> P3 {
+    [a[0] + b[0], a[1] + b[1], a[2] + b[2]]
+}
+fn sub(a: P3, b: P3) -> P3 {
+    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
+}
+fn mul(a: P3, s: f32) -> P3 {
+    [a[0] * s, a[1] * s, a[2] * s]
+}
+fn dot(a: P3, b: P3) -> f32 {
+    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+}
+fn cross(a: P3, b: P3) -> P3 {
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
+}
+fn unit(a: P3) -> P3 {
+    let n = dot(a, a).sqrt().max(1e-6);
+    mul(a, 1.0 / n)
+}
+pub fn dist(a: P3, b: P3) -> f32 {
+    let d = sub(a, b);
+    dot(d, d).sqrt()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum TubeKind {
+    Vessel,
+    Airway,
+}
+
+/// A tapered capsule from `a` (radius `ra`) to `b` (radius `rb`).
+#[derive(Clone, Debug)]
+pub struct Tube {
+    pub a: P3,
+    pub b: P3,
+    pub ra: f32,
+    pub rb: f32,
+    pub kind: TubeKind,
+}
+
+impl Tube {
+    /// Distance from `p` to the axis and the radius there.
+    pub fn distance(&self, p: P3) -> (f32, f32) {
+        let ab = sub(self.b, self.a);
+        let t = (dot(sub(p, self.a), ab) / dot(ab, ab).max(1e-9)).clamp(0.0, 1.0);
+        let q = add(self.a, mul(ab, t));
+        (dist(p, q), self.ra + (self.rb - self.ra) * t)
+    }
+    pub fn bounds(&self) -> (P3, P3) {
+        let r = self.ra.max(self.rb) + 2.0;
+        let lo = [0, 1, 2].map(|i| self.a[i].min(self.b[i]) - r);
+        let hi = [0, 1, 2].map(|i| self.a[i].max(self.b[i]) + r);
+        (lo, hi)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attachment {
+    Free,
+    Pleura,
+    Vessel,
+}
+
+#[derive(Clone, Debug)]
+pub struct Nodule {
+    pub center: P3,
+    pub radius: f32,
+    pub kind: NoduleKind,
+    /// Radius of the solid core of a part-solid nodule.
+    pub core_radius: f32,
+    pub lobe: Lobe,
+    pub attachment: Attachment,
+    /// Peak attenuation of the (solid or ground-glass) tissue.
+    pub hu: f32,
+    /// Gentle lobulation: amplitude and phases.
+    pub lobulation: [f32; 3],
+}
+
+impl Nodule {
+    /// The nodule's outer radius in the direction of `p`.
+    pub fn radius_towards(&self, p: P3) -> f32 {
+        let d = sub(p, self.center);
+        let n = dot(d, d).sqrt().max(1e-6);
+        let [amp, ph1, ph2] = self.lobulation;
+        let azimuth = d[1].atan2(d[0]);
+        let elevation = d[2] / n;
+        self.radius * (1.0 + amp * ((3.0 * azimuth + ph1).sin() * (1.0 - elevation * elevation) + 0.5 * (2.0 * elevation + ph2).sin()))
+    }
+    pub fn bounds(&self) -> (P3, P3) {
+        let r = self.radius * 1.2 + 2.0;
+        (
+            [0, 1, 2].map(|i| self.center[i] - r),
+            [0, 1, 2].map(|i| self.center[i] + r),
+        )
+    }
+}
+
+/// Rotates `dir` by `angle` towards a direction perpendicular to it, chosen by `spin`.
+fn branch(dir: P3, angle: f32, spin: f32) -> P3 {
+    let helper = if dir[2].abs() < 0.9 { [0.0, 0.0, 1.0] } else { [1.0, 0.0, 0.0] };
+    let u = unit(cross(dir, helper));
+    let v = cross(dir, u);
+    let perp = add(mul(u, spin.cos()), mul(v, spin.sin()));
+    unit(add(mul(dir, angle.cos()), mul(perp, angle.sin())))
+}
+
+pub struct TreeGrower<'a> {
+    pub anatomy: &'a Anatomy,
+    pub kind: TubeKind,
+    pub min_radius: f32,
+    pub max_segments: usize,
+    pub tubes: Vec<Tube>,
+}
+
+impl TreeGrower<'_> {
+    /// Grows a dichotomous tree: unequal daughters, branching angles of 20–60°,
+    /// steered away from `origin` so it fans out into the lung, stopping at the
+    /// pleura or below `min_radius`. Radii shrink by ~0.75 a generation, so the
+    /// tree thins towards the periphery as a real one does.
+    pub fn grow(&mut self, rng: &mut Rng, origin: P3, start: P3, dir: P3, radius: f32) {
+        let mut stack = vec![(start, dir, radius, 0u32)];
+        while let Some((start, dir, r, depth)) = stack.pop() {
+            if self.tubes.len() >= self.max_segments {
+                return;
+            }
+            // Keep the branch in the lung: try the planned direction, then
+            // deflected and shorter ones, before giving the branch up.
+            let len = r * rng.range(4.0, 6.5) + 3.0;
+            let mut chosen = None;
+            for attempt in 0..8 {
+                let d = if attempt == 0 {
+                    dir
+                } else {
+                    branch(dir, 0.25 * attempt as f32, rng.range(0.0, std::f32::consts::TAU))
+                };
+                let l = if attempt >= 4 { 0.5 * len } else { len };
+                let end = add(start, mul(d, l));
+                if depth == 0 || self.anatomy.max_lung_depth(end) > 0.6 * r + 1.0 {
+                    chosen = Some((d, end));
+                    break;
+                }
+            }
+            let Some((dir, end)) = chosen else { continue };
+            let r_end = r * 0.95;
+            self.tubes.push(Tube {
+                a: start,
+                b: end,
+                ra: r,
+                rb: r_end,
+                kind: self.kind,
+            });
+            if r_end * 0.78 < self.min_radius || depth > 24 {
+                continue;
+            }
+            let outward = unit(sub(end, origin));
+            let spin = rng.range(0.0, std::f32::consts::TAU);
+            let steer = |d: P3| unit(add(d, mul(outward, 0.25)));
+            let major = branch(dir, rng.range(0.3, 0.55), spin);
+            let minor = branch(dir, rng.range(0.6, 1.0), spin + std::f32::consts::PI);
+            stack.push((end, steer(major), r_end * rng.range(0.8, 0.9), depth + 1));
+            stack.push((end, steer(minor), r_end * rng.range(0.6, 0.78), depth + 1));
+        }
+    }
+}
+
+/// All tubes of the chest: great vessels, pulmonary arteries and veins, airways.
+pub fn build_tubes(anatomy: &Anatomy, rng: &mut Rng) -> Vec<Tube> {
+    let mut tubes = Vec::new();
+    let t = |a: P3, b: P3, ra: f32, rb: f32, kind| Tube { a, b, ra, rb, kind };
+    let heart_top = anatomy.heart_c[2] + anatomy.heart_r[2] * 0.7;
+    let arch_z = anatomy.carina_z + 22.0;
+    let aorta_y = anatomy.spine_y - 26.0;
+    // Aorta: ascending, arch, descending beside the spine.
+    tubes.push(t([8.0, -22.0, heart_top - 20.0], [8.0, -22.0, arch_z], 15.0, 14.0, TubeKind::Vessel));
+    tubes.push(t([8.0, -22.0, arch_z], [20.0, 12.0, arch_z + 10.0], 14.0, 13.0, TubeKind::Vessel));
+    tubes.push(t([20.0, 12.0, arch_z + 10.0], [24.0, aorta_y, arch_z], 13.0, 12.5, TubeKind::Vessel));
+    tubes.push(t([24.0, aorta_y, arch_z], [20.0, aorta_y - 4.0, anatomy.base_z - 60.0], 12.5, 11.0, TubeKind::Vessel));
+    // Superior vena cava.
+    tubes.push(t([-22.0, -18.0, anatomy.apex_z + 10.0], [-22.0, -16.0, heart_top - 10.0], 10.0, 10.0, TubeKind::Vessel));
+    // Trachea and main bronchi.
+    tubes.push(t([0.0, -14.0, anatomy.apex_z + 40.0], [0.0, -2.0, anatomy.carina_z], 9.5, 9.0, TubeKind::Airway));
+
+    for (i, lung) in anatomy.lungs.iter().enumerate() {
+        let s = lung.side;
+        let hilum = [s * 46.0, 2.0, anatomy.hilum_z];
+        let mut rng = Rng::stream(rng.next_u64(), i as u64);
+        // Pulmonary artery from the trunk to the hilum.
+        tubes.push(t([4.0, -30.0, heart_top], hilum, 11.0, 8.0, TubeKind::Vessel));
+        let bronchus = [s * 38.0, 8.0, anatomy.hilum_z + 8.0];
+        tubes.push(t([0.0, -2.0, anatomy.carina_z], bronchus, 6.5, 5.5, TubeKind::Airway));
+
+        let roots: [P3; 7] = [
+            [0.25 * s, 0.1, 1.0],
+            [0.5 * s, -0.4, 0.8],
+            [s, 0.05, 0.15],
+            [0.6 * s, 0.8, 0.1],
+            [0.35 * s, 0.55, -1.0],
+            [0.6 * s, -0.2, -1.0],
+            [0.4 * s, -0.75, -0.55],
+        ];
+        let mut arteries = TreeGrower {
+            anatomy,
+            kind: TubeKind::Vessel,
+            min_radius: 0.45,
+            max_segments: 4500,
+            tubes: Vec::new(),
+        };
+        let mut veins = TreeGrower {
+            anatomy,
+            kind: TubeKind::Vessel,
+            min_radius: 0.45,
+            max_segments: 3500,
+            tubes: Vec::new(),
+        };
+        let mut airways = TreeGrower {
+            anatomy,
+            kind: TubeKind::Airway,
+            min_radius: 1.1,
+            max_segments: 400,
+            tubes: Vec::new(),
+        };
+        let vein_origin = [s * 36.0, 16.0, anatomy.hilum_z - 26.0];
+        for root in roots {
+            let d = unit(root);
+            arteries.grow(&mut rng, hilum, add(hilum, mul(d, 4.0)), d, 4.5);
+            let dv = unit(add(root, [0.0, 0.2, -0.2]));
+            veins.grow(&mut rng, vein_origin, add(vein_origin, mul(dv, 4.0)), dv, 4.2);
+            airways.grow(&mut rng, bronchus, add(bronchus, mul(d, 3.0)), unit(add(d, [0.0, 0.15, 0.0])), 3.8);
+        }
+        tubes.extend(arteries.tubes);
+        tubes.extend(veins.tubes);
+        tubes.extend(airways.tubes);
+    }
+    tubes
+}
+
+/// The value of tube `tube` at `p` drawn over `under`; `edge` is the soft-edge width.
+pub fn draw_tube(tube: &Tube, p: P3, under: f32, edge: f32) -> f32 {
+    let (d, r) = tube.distance(p);
+    let alpha = |radius: f32| ((radius - d) / edge + 0.5).clamp(0.0, 1.0);
+    match tube.kind {
+        TubeKind::Vessel => {
+            let a = alpha(r);
+            under + (hu::BLOOD - under) * a
+        }
+        TubeKind::Airway => {
+            let wall = (0.2 * r).max(0.6);
+            let outer = alpha(r);
+            let lumen = alpha(r - wall);
+            let v = under + (hu::AIRWAY_WALL - under) * outer;
+            v + (hu::AIR - v) * lumen
+        }
+    }
+}
+
+/// Kinds and diameters drawn for a phantom's nodules (mm).
+fn draw_kind(rng: &mut Rng) -> (NoduleKind, f32) {
+    let log_uniform = |rng: &mut Rng, lo: f32, hi: f32| (rng.range(lo.ln(), hi.ln())).exp();
+    match rng.below(10) {
+        0..=3 => (NoduleKind::Solid, log_uniform(rng, 3.0, 25.0)),
+        4..=5 => (NoduleKind::GroundGlass, log_uniform(rng, 5.0, 30.0)),
+        6..=7 => (NoduleKind::PartSolid, log_uniform(rng, 8.0, 30.0)),
+        _ => (NoduleKind::Calcified, log_uniform(rng, 3.0, 10.0)),
+    }
+}
+
+/// Places `count` nodules in the lungs: free in the parenchyma, touching the
+/// pleura, or abutting a vessel. Nodules keep 5 mm apart.
+pub fn place_nodules(anatomy: &Anatomy, tubes: &[Tube], rng: &mut Rng, count: usize) -> Vec<Nodule> {
+    let mut nodules: Vec<Nodule> = Vec::new();
+    let lung_vessels: Vec<&Tube> = tubes
+        .iter()
+        .filter(|t| t.kind == TubeKind::Vessel && t.ra > 0.8 && t.ra < 3.0)
+        .collect();
+    let mut attempts = 0;
+    while nodules.len() < count && attempts < 20_000 {
+        attempts += 1;
+        let (kind, diameter) = draw_kind(rng);
+        let radius = diameter / 2.0;
+        let attachment = match rng.below(4) {
+            0 => Attachment::Pleura,
+            1 => Attachment::Vessel,
+            _ => Attachment::Free,
+        };
+        let lung = anatomy.lungs[rng.below(2)];
+        let candidate = match attachment {
+            Attachment::Free | Attachment::Pleura => {
+                let p = [
+                    lung.cx + rng.range(-70.0, 70.0),
+                    lung.cy + rng.range(-75.0, 85.0),
+                    rng.range(anatomy.base_z, anatomy.apex_z),
+                ];
+                let depth = anatomy.lung_depth(&lung, p);
+                if attachment == Attachment::Free {
+                    (depth > radius + 3.0).then_some(p)
+                } else if depth > 0.0 {
+                    // March outwards in the axial plane until the pleura, then
+                    // step back so the nodule straddles it.
+                    let dir = unit([p[0] - lung.cx, p[1] - lung.cy, 0.0]);
+                    let mut q = p;
+                    while anatomy.lung_depth(&lung, q) > 0.0 {
+                        q = add(q, mul(dir, 0.5));
+                    }
+                    Some(sub(q, mul(dir, 0.55 * radius)))
+                } else {
+                    None
+                }
+            }
+            Attachment::Vessel if !lung_vessels.is_empty() => {
+                let v = lung_vessels[rng.below(lung_vessels.len())];
+                let axis = unit(sub(v.b, v.a));
+                let on_axis = add(v.a, mul(sub(v.b, v.a), rng.range(0.2, 0.8)));
+                let perp = branch(axis, std::f32::consts::FRAC_PI_2, rng.range(0.0, 6.28));
+                let c = add(on_axis, mul(perp, v.ra + 0.6 * radius));
+                anatomy.lung_at(c).filter(|l| anatomy.lung_depth(l, c) > 0.6 * radius).map(|_| c)
+            }
+            Attachment::Vessel => None,
+        };
+        let Some(center) = candidate else { continue };
+        let Some(host) = anatomy.lung_at(center).or(Some(&lung)).filter(|l| anatomy.lung_depth(l, center) > -radius) else {
+            continue;
+        };
+        if nodules.iter().any(|n| dist(n.center, center) < n.radius + radius + 5.0) {
+            continue;
+        }
+        let hu = match kind {
+            NoduleKind::Solid => rng.range(20.0, 55.0),
+            NoduleKind::PartSolid | NoduleKind::GroundGlass => rng.range(-560.0, -420.0),
+            NoduleKind::Calcified => rng.range(350.0, 900.0),
+        };
+        let core_radius = if kind == NoduleKind::PartSolid {
+            radius * rng.range(0.3, 0.65)
+        } else {
+            0.0
+        };
+        nodules.push(Nodule {
+            center,
+            radius,
+            kind,
+            core_radius,
+            lobe: anatomy.lobe(host, center),
+            attachment,
+            hu,
+            lobulation: [rng.range(0.0, 0.07), rng.range(0.0, 6.28), rng.range(0.0, 6.28)],
+        });
+    }
+    nodules
+}
+
+/// The value of nodule `n` at `p` drawn over `under`. `texture` in [−1, 1] adds
+/// the mottled look of ground glass.
+pub fn draw_nodule(n: &Nodule, p: P3, under: f32, edge: f32, texture: f32) -> f32 {
+    let d = dist(p, n.center);
+    let r = n.radius_towards(p);
+    let alpha = ((r - d) / edge + 0.5).clamp(0.0, 1.0);
+    if alpha <= 0.0 {
+        return under;
+    }
+    let tissue = match n.kind {
+        NoduleKind::GroundGlass | NoduleKind::PartSolid => n.hu + 45.0 * texture,
+        _ => n.hu,
+    };
+    let mut v = under + (tissue.max(under) - under) * alpha;
+    if n.kind == NoduleKind::PartSolid {
+        let core = ((n.core_radius - d) / edge + 0.5).clamp(0.0, 1.0);
+        v += (35.0 - v) * core;
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tree_statistics() {
+        let mut rng = Rng::new(1);
+        let anatomy = Anatomy::new(&mut rng, 299.0);
+        let tubes = build_tubes(&anatomy, &mut rng);
+        let vessels: Vec<_> = tubes.iter().filter(|t| t.kind == TubeKind::Vessel).collect();
+        let thin = vessels.iter().filter(|t| t.ra < 1.0).count();
+        eprintln!("tubes {} vessels {} thin {}", tubes.len(), vessels.len(), thin);
+        let inside = vessels.iter().filter(|t| anatomy.max_lung_depth(t.b) > 0.0).count();
+        eprintln!("vessel ends inside lung {inside}");
+        let hilum = [46.0, 2.0, anatomy.hilum_z];
+        eprintln!("hilum depth {}", anatomy.max_lung_depth(hilum));
+    }
+}
