@@ -27,6 +27,7 @@ struct InfoReport {
     files_seen: usize,
     studies: Vec<StudyReport>,
     errors: Vec<FileError>,
+    skipped: Vec<FileError>,
 }
 
 #[derive(Serialize)]
@@ -65,6 +66,8 @@ struct SeriesReport {
     orientation: Option<[f64; 6]>,
     origin_lps_mm: Option<[f64; 3]>,
     problems: Vec<ProblemReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     load: Option<LoadReport>,
 }
@@ -105,9 +108,14 @@ fn series_report(series: &Series, load: bool, errors: &mut Vec<FileError>) -> Se
         orientation: None,
         origin_lps_mm: None,
         problems: Vec::new(),
+        note: None,
         load: None,
     };
     if !report.is_image {
+        report.note = Some(format!(
+            "no pixel data: not an image series (SOP class {})",
+            series.sop_class_uid
+        ));
         return report;
     }
     let layout = series.layout();
@@ -155,6 +163,7 @@ fn series_report(series: &Series, load: bool, errors: &mut Vec<FileError>) -> Se
 
 fn build_report(path: PathBuf, index: Index, load: bool) -> InfoReport {
     let mut errors = index.errors;
+    let skipped = index.skipped;
     let studies = index
         .studies
         .iter()
@@ -177,6 +186,7 @@ fn build_report(path: PathBuf, index: Index, load: bool) -> InfoReport {
         files_seen: index.files_seen,
         studies,
         errors,
+        skipped,
     }
 }
 
@@ -190,7 +200,13 @@ fn print_text(r: &InfoReport) {
         for s in &study.series {
             let number = s.number.map(|n| format!("#{n} ")).unwrap_or_default();
             if !s.is_image {
-                println!("  series {number}{} {}: {} non-image object(s) ({})", s.modality, s.series_instance_uid, s.files, s.sop_class_uid);
+                println!(
+                    "  series {number}{} {}: {} file(s), {}",
+                    s.modality,
+                    s.series_instance_uid,
+                    s.files,
+                    s.note.as_deref().unwrap_or("not an image series")
+                );
                 continue;
             }
             let dims = s.dims.unwrap_or_default();
@@ -224,6 +240,9 @@ fn print_text(r: &InfoReport) {
                 None => {}
             }
         }
+    }
+    for e in &r.skipped {
+        println!("skipped: {e}");
     }
     for e in &r.errors {
         eprintln!("error: {e}");

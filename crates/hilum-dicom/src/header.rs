@@ -105,7 +105,31 @@ pub fn read_header(path: &Path) -> Result<FileHeader, FileError> {
     let obj = OpenFileOptions::new()
         .read_until(tags::PIXEL_DATA)
         .open_file(path)
-        .map_err(|e| FileError::new(path, describe_read_error(&e.to_string())))?;
+        .map_err(|e| {
+            let reason = if has_dicom_marker(path) {
+                describe_read_error(&e.to_string())
+            } else {
+                "not a DICOM file (no DICM marker)".to_string()
+            };
+            FileError::new(path, reason)
+        })?;
+    header_from_object(&obj, path, file_len)
+}
+
+/// Reads a header from a whole file held in memory (`name` labels errors).
+pub fn read_header_bytes(bytes: &[u8], name: &Path) -> Result<FileHeader, FileError> {
+    let obj = OpenFileOptions::new()
+        .read_until(tags::PIXEL_DATA)
+        .from_reader(bytes)
+        .map_err(|e| FileError::new(name, describe_read_error(&e.to_string())))?;
+    header_from_object(&obj, name, bytes.len() as u64)
+}
+
+fn header_from_object(
+    obj: &dicom_object::FileDicomObject<InMemDicomObject>,
+    path: &Path,
+    file_len: u64,
+) -> Result<FileHeader, FileError> {
     let meta = obj.meta();
     let transfer_syntax = meta.transfer_syntax().trim_end_matches('\0').to_string();
     let sop_class_uid = meta
@@ -113,11 +137,11 @@ pub fn read_header(path: &Path) -> Result<FileHeader, FileError> {
         .trim_end_matches('\0')
         .to_string();
     let required = |tag, name: &str| {
-        text(&obj, tag)
+        text(obj, tag)
             .ok_or_else(|| FileError::new(path, format!("missing {name}")))
     };
     let image = if obj.get(tags::ROWS).is_some() {
-        Some(read_image_header(&obj).map_err(|reason| FileError::new(path, reason))?)
+        Some(read_image_header(obj).map_err(|reason| FileError::new(path, reason))?)
     } else {
         None
     };
@@ -125,17 +149,17 @@ pub fn read_header(path: &Path) -> Result<FileHeader, FileError> {
         path: path.to_path_buf(),
         file_len,
         transfer_syntax,
-        sop_instance_uid: text(&obj, tags::SOP_INSTANCE_UID).unwrap_or_default(),
+        sop_instance_uid: text(obj, tags::SOP_INSTANCE_UID).unwrap_or_default(),
         study_instance_uid: required(tags::STUDY_INSTANCE_UID, "StudyInstanceUID")?,
         series_instance_uid: required(tags::SERIES_INSTANCE_UID, "SeriesInstanceUID")?,
-        patient_name: text(&obj, tags::PATIENT_NAME).unwrap_or_default(),
-        patient_id: text(&obj, tags::PATIENT_ID).unwrap_or_default(),
-        study_date: text(&obj, tags::STUDY_DATE).unwrap_or_default(),
-        study_description: text(&obj, tags::STUDY_DESCRIPTION).unwrap_or_default(),
-        series_description: text(&obj, tags::SERIES_DESCRIPTION).unwrap_or_default(),
-        modality: text(&obj, tags::MODALITY).unwrap_or_default(),
-        series_number: int(&obj, tags::SERIES_NUMBER),
-        instance_number: int(&obj, tags::INSTANCE_NUMBER),
+        patient_name: text(obj, tags::PATIENT_NAME).unwrap_or_default(),
+        patient_id: text(obj, tags::PATIENT_ID).unwrap_or_default(),
+        study_date: text(obj, tags::STUDY_DATE).unwrap_or_default(),
+        study_description: text(obj, tags::STUDY_DESCRIPTION).unwrap_or_default(),
+        series_description: text(obj, tags::SERIES_DESCRIPTION).unwrap_or_default(),
+        modality: text(obj, tags::MODALITY).unwrap_or_default(),
+        series_number: int(obj, tags::SERIES_NUMBER),
+        instance_number: int(obj, tags::INSTANCE_NUMBER),
         sop_class_uid,
         image,
     };
@@ -143,11 +167,21 @@ pub fn read_header(path: &Path) -> Result<FileHeader, FileError> {
     Ok(header)
 }
 
+/// Whether the file starts like DICOM Part 10: "DICM" after the 128-byte
+/// preamble, or at the very start (no preamble).
+pub(crate) fn has_dicom_marker(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 132];
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let n = f.read(&mut head).unwrap_or(0);
+    (n >= 132 && &head[128..132] == b"DICM") || (n >= 4 && &head[..4] == b"DICM")
+}
+
 /// dicom-rs errors are accurate but long; say what a user can act on.
 fn describe_read_error(raw: &str) -> String {
-    if raw.contains("magic code") || raw.contains("DICM") {
-        "not a DICOM file (no DICM marker)".to_string()
-    } else if raw.contains("end of file") || raw.contains("UnexpectedEof") {
+    if raw.contains("end of file") || raw.contains("UnexpectedEof") {
         format!("truncated DICOM header ({raw})")
     } else {
         format!("unreadable DICOM: {raw}")
@@ -177,11 +211,19 @@ fn check_pixel_data_fits(h: &FileHeader) -> Result<(), FileError> {
     Ok(())
 }
 
+/// The largest image matrix accepted; CT is 512 or 1024, micro-CT rarely 2048.
+const MAX_MATRIX: usize = 4096;
+
 fn read_image_header(obj: &InMemDicomObject) -> Result<ImageHeader, String> {
     let rows = uint(obj, tags::ROWS).ok_or("Rows unreadable")? as usize;
     let cols = uint(obj, tags::COLUMNS).ok_or("missing Columns")? as usize;
     if rows == 0 || cols == 0 {
         return Err(format!("empty image ({cols}×{rows})"));
+    }
+    if rows > MAX_MATRIX || cols > MAX_MATRIX {
+        return Err(format!(
+            "image matrix {cols}×{rows} exceeds {MAX_MATRIX}×{MAX_MATRIX}"
+        ));
     }
     let bits_allocated = uint(obj, tags::BITS_ALLOCATED).ok_or("missing BitsAllocated")? as u16;
     let bits_stored = uint(obj, tags::BITS_STORED).unwrap_or(u32::from(bits_allocated)) as u16;

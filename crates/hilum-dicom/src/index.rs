@@ -15,6 +15,8 @@ pub struct Index {
     pub studies: Vec<Study>,
     /// Files that are not usable, each with its reason.
     pub errors: Vec<FileError>,
+    /// Files that are evidently not DICOM (reader XML, notes, …), passed over.
+    pub skipped: Vec<FileError>,
     pub files_seen: usize,
 }
 
@@ -109,12 +111,17 @@ pub fn index_path(path: &Path, progress: &(dyn Fn(usize, usize) + Sync)) -> Inde
         })
         .collect();
 
+    let mut skipped = Vec::new();
     let mut studies: BTreeMap<String, Study> = BTreeMap::new();
     let mut series_of: BTreeMap<(String, String), Series> = BTreeMap::new();
     for r in results {
         let h = match r {
             Ok(h) if h.sop_class_uid == uids::MEDIA_STORAGE_DIRECTORY_STORAGE => continue,
             Ok(h) => h,
+            Err(e) if is_other_format(&e.path) => {
+                skipped.push(FileError::new(&e.path, "not a DICOM file"));
+                continue;
+            }
             Err(e) => {
                 errors.push(e);
                 continue;
@@ -160,6 +167,21 @@ pub fn index_path(path: &Path, progress: &(dyn Fn(usize, usize) + Sync)) -> Inde
     Index {
         studies,
         errors,
+        skipped,
         files_seen: total,
     }
+}
+
+/// A file that failed to parse and is plainly another format by its name and
+/// first bytes. Anything else (a `.dcm`, or no extension) stays an error.
+fn is_other_format(path: &Path) -> bool {
+    const OTHER: &[&str] = &[
+        "xml", "txt", "json", "csv", "tsv", "md", "html", "htm", "pdf", "png", "jpg", "jpeg",
+        "gif", "bmp", "tif", "tiff", "zip", "gz", "nii", "mhd", "raw", "ini", "log", "db",
+    ];
+    let known_other = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| OTHER.contains(&e.to_ascii_lowercase().as_str()));
+    known_other && !crate::header::has_dicom_marker(path)
 }

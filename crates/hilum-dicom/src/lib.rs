@@ -21,6 +21,6 @@ pub mod uid;
 pub mod write;
 
 pub use error::FileError;
-pub use header::{read_header, FileHeader, FrameHeader, ImageHeader};
+pub use header::{read_header, read_header_bytes, FileHeader, FrameHeader, ImageHeader};
 pub use index::{index_path, Index, Series, Study};
-pub use load::{load_series, LoadError, LoadedSeries};
+pub use load::{decode_all_frames, load_series, LoadError, LoadedSeries};

@@ -124,6 +124,27 @@ fn read_into(h: &FileHeader, buf: &mut Vec<u8>) -> Result<(), FileError> {
 }
 
 fn decode_file(h: &FileHeader, slots: Vec<(usize, &mut [i16])>) -> Result<(), FileError> {
+    READ_BUFFER.with_borrow_mut(|buf| {
+        read_into(h, buf)?;
+        decode_frames(h, buf, slots)
+    })
+}
+
+/// Decodes every frame of a file held in memory into HU, frame after frame.
+/// The same code the loader runs; also the entry point for fuzzing.
+pub fn decode_all_frames(h: &FileHeader, bytes: &[u8]) -> Result<Vec<i16>, FileError> {
+    let img = h
+        .image
+        .as_ref()
+        .ok_or_else(|| FileError::new(&h.path, "not an image"))?;
+    let frame_len = img.rows * img.cols;
+    let mut out = vec![0i16; frame_len * img.frames.len()];
+    let slots = out.chunks_mut(frame_len).enumerate().collect();
+    decode_frames(h, bytes, slots)?;
+    Ok(out)
+}
+
+fn decode_frames(h: &FileHeader, bytes: &[u8], slots: Vec<(usize, &mut [i16])>) -> Result<(), FileError> {
     let img = image(h);
     if img.samples_per_pixel != 1 || !img.photometric.starts_with("MONOCHROME") {
         return Err(FileError::new(
@@ -141,26 +162,23 @@ fn decode_file(h: &FileHeader, slots: Vec<(usize, &mut [i16])>) -> Result<(), Fi
         slope: img.frames[frame].slope,
         intercept: img.frames[frame].intercept,
     };
-    READ_BUFFER.with_borrow_mut(|buf| {
-        read_into(h, buf)?;
-        let frame_bytes = img.frame_bytes();
-        if is_native_syntax(&h.transfer_syntax) {
-            let total = frame_bytes * img.frames.len();
-            let start = find_pixel_data(buf, total).ok_or_else(|| {
-                FileError::new(
-                    &h.path,
-                    format!("no PixelData of the {total} bytes the header describes (truncated or missing)"),
-                )
-            })?;
-            slots.into_par_iter().for_each(|(frame, out)| {
-                let at = start + frame * frame_bytes;
-                stored_to_hu(&buf[at..at + frame_bytes], format(frame), out);
-            });
-            Ok(())
-        } else {
-            decode_encapsulated(h, buf, slots, format)
-        }
-    })
+    let frame_bytes = img.frame_bytes();
+    if is_native_syntax(&h.transfer_syntax) {
+        let total = frame_bytes * img.frames.len();
+        let start = find_pixel_data(bytes, total).ok_or_else(|| {
+            FileError::new(
+                &h.path,
+                format!("no PixelData of the {total} bytes the header describes (truncated or missing)"),
+            )
+        })?;
+        slots.into_par_iter().for_each(|(frame, out)| {
+            let at = start + frame * frame_bytes;
+            stored_to_hu(&bytes[at..at + frame_bytes], format(frame), out);
+        });
+        Ok(())
+    } else {
+        decode_encapsulated(h, bytes, slots, format)
+    }
 }
 
 /// Compressed transfer syntaxes: dicom-pixeldata's codecs (RLE, JPEG, JPEG-LS,

@@ -87,7 +87,9 @@ mod tests {
     fn fractional_slope_rounds_and_saturates() {
         let mut out = [0i16; 3];
         stored_to_hu(&le(&[3, 65535, 0]), fmt(16, false, 0.5, -1000.25), &mut out);
-        assert_eq!(out, [-999, i16::MAX, -1000]);
+        assert_eq!(out, [-999, 31767, -1000]);
+        stored_to_hu(&le(&[65535, 0, 1]), fmt(16, false, 2.0, -40000.5), &mut out);
+        assert_eq!(out, [i16::MAX, i16::MIN, i16::MIN]);
     }
 
     #[test]

@@ -384,16 +384,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tree_statistics() {
+    fn vessel_tree_fills_the_lungs_and_thins_towards_the_periphery() {
         let mut rng = Rng::new(1);
         let anatomy = Anatomy::new(&mut rng, 299.0);
         let tubes = build_tubes(&anatomy, &mut rng);
-        let vessels: Vec<_> = tubes.iter().filter(|t| t.kind == TubeKind::Vessel).collect();
-        let thin = vessels.iter().filter(|t| t.ra < 1.0).count();
-        eprintln!("tubes {} vessels {} thin {}", tubes.len(), vessels.len(), thin);
+        let vessels: Vec<&Tube> = tubes.iter().filter(|t| t.kind == TubeKind::Vessel).collect();
+        assert!(vessels.len() > 3000, "{} vessel segments", vessels.len());
         let inside = vessels.iter().filter(|t| anatomy.max_lung_depth(t.b) > 0.0).count();
-        eprintln!("vessel ends inside lung {inside}");
-        let hilum = [46.0, 2.0, anatomy.hilum_z];
-        eprintln!("hilum depth {}", anatomy.max_lung_depth(hilum));
+        assert!(inside as f64 > 0.95 * vessels.len() as f64);
+        let mean_radius = |near: f32, far: f32| {
+            let picked: Vec<f32> = vessels
+                .iter()
+                .filter(|t| {
+                    let hilum = [46.0 * t.a[0].signum(), 2.0, anatomy.hilum_z];
+                    let d = dist(t.a, hilum);
+                    d >= near && d < far
+                })
+                .map(|t| t.ra)
+                .collect();
+            picked.iter().sum::<f32>() / picked.len().max(1) as f32
+        };
+        let (central, peripheral) = (mean_radius(0.0, 40.0), mean_radius(90.0, 400.0));
+        assert!(central > 2.0 * peripheral, "central {central} mm, peripheral {peripheral} mm");
+        assert!(tubes.iter().any(|t| t.kind == TubeKind::Airway && t.ra < 2.0));
     }
 }
