@@ -4,6 +4,7 @@
 //! Exit codes: 0 success; 1 some inputs failed but the rest were processed;
 //! 2 nothing usable or bad arguments.
 
+mod bench;
 mod info;
 mod phantom;
 mod progress;
@@ -31,6 +32,9 @@ enum Command {
     Phantom(phantom::Args),
     /// Render PNG views (axial, coronal, sagittal) of the first CT series under PATH.
     Snapshot(snapshot::Args),
+    /// Time loading against the I/O floor (used by `cargo xtask bench load`).
+    #[command(hide = true)]
+    BenchLoad(bench::Args),
 }
 
 /// What a command achieved, mapped to the exit codes of the contract.
@@ -41,6 +45,18 @@ pub enum Outcome {
 }
 
 fn main() -> ExitCode {
+    // One line per panic: third-party codecs can panic on corrupt files; the
+    // panic is contained and reported as that file's error.
+    std::panic::set_hook(Box::new(|info| {
+        let location = info.location().map(|l| format!(" at {l}")).unwrap_or_default();
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("panic");
+        eprintln!("hilum: internal panic{location}: {message}");
+    }));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -52,6 +68,7 @@ fn main() -> ExitCode {
         Command::Info(args) => info::run(args),
         Command::Phantom(args) => phantom::run(args),
         Command::Snapshot(args) => snapshot::run(args),
+        Command::BenchLoad(args) => bench::run(args),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

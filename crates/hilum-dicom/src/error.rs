@@ -31,3 +31,21 @@ impl fmt::Display for FileError {
 }
 
 impl std::error::Error for FileError {}
+
+/// Runs third-party parsing or decoding so that a panic on malformed input (a
+/// bug in a codec, found by fuzzing) becomes an error naming the file instead
+/// of taking the application or the batch down with it.
+pub(crate) fn contain_panics<T>(
+    path: &std::path::Path,
+    what: &str,
+    f: impl FnOnce() -> Result<T, FileError>,
+) -> Result<T, FileError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let detail = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("panic");
+        Err(FileError::new(path, format!("corrupt {what} ({detail})")))
+    })
+}

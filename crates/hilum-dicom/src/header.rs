@@ -1,6 +1,6 @@
 //! What Hilum needs from a DICOM file's header, read without touching pixel data.
 
-use crate::error::FileError;
+use crate::error::{contain_panics, FileError};
 use dicom_dictionary_std::{tags, uids};
 use dicom_object::{InMemDicomObject, OpenFileOptions};
 use hilum_core::SliceGeometry;
@@ -102,27 +102,31 @@ pub fn read_header(path: &Path) -> Result<FileHeader, FileError> {
     let file_len = std::fs::metadata(path)
         .map_err(|e| FileError::new(path, format!("cannot read: {e}")))?
         .len();
-    let obj = OpenFileOptions::new()
-        .read_until(tags::PIXEL_DATA)
-        .open_file(path)
-        .map_err(|e| {
-            let reason = if has_dicom_marker(path) {
-                describe_read_error(&e.to_string())
-            } else {
-                "not a DICOM file (no DICM marker)".to_string()
-            };
-            FileError::new(path, reason)
-        })?;
-    header_from_object(&obj, path, file_len)
+    contain_panics(path, "DICOM header", || {
+        let obj = OpenFileOptions::new()
+            .read_until(tags::PIXEL_DATA)
+            .open_file(path)
+            .map_err(|e| {
+                let reason = if has_dicom_marker(path) {
+                    describe_read_error(&e.to_string())
+                } else {
+                    "not a DICOM file (no DICM marker)".to_string()
+                };
+                FileError::new(path, reason)
+            })?;
+        header_from_object(&obj, path, file_len)
+    })
 }
 
 /// Reads a header from a whole file held in memory (`name` labels errors).
 pub fn read_header_bytes(bytes: &[u8], name: &Path) -> Result<FileHeader, FileError> {
-    let obj = OpenFileOptions::new()
-        .read_until(tags::PIXEL_DATA)
-        .from_reader(bytes)
-        .map_err(|e| FileError::new(name, describe_read_error(&e.to_string())))?;
-    header_from_object(&obj, name, bytes.len() as u64)
+    contain_panics(name, "DICOM header", || {
+        let obj = OpenFileOptions::new()
+            .read_until(tags::PIXEL_DATA)
+            .from_reader(bytes)
+            .map_err(|e| FileError::new(name, describe_read_error(&e.to_string())))?;
+        header_from_object(&obj, name, bytes.len() as u64)
+    })
 }
 
 fn header_from_object(

@@ -11,6 +11,7 @@
 //!
 //! [`Volume`]: hilum_core::Volume
 
+mod alloc;
 mod error;
 mod header;
 mod index;

@@ -4,11 +4,11 @@
 //! decoded straight into its place; a worker thread holds one file's bytes at a
 //! time. Peak memory is the volume plus a file per thread.
 
-use crate::error::FileError;
+use crate::error::{contain_panics, FileError};
 use crate::header::{is_native_syntax, FileHeader, ImageHeader};
 use crate::index::Series;
-use crate::native::find_pixel_data;
-use crate::pixels::{stored_to_hu, PixelFormat};
+use crate::native::{find_pixel_data, find_pixel_data_in_prefix};
+use crate::pixels::{stored_to_hu, stored_to_hu_in_place, PixelFormat};
 use dicom_object::OpenFileOptions;
 use dicom_pixeldata::PixelDecoder;
 use hilum_core::slice_stack::GridPlane;
@@ -76,7 +76,7 @@ pub fn load_series(series: &Series) -> Result<LoadedSeries, LoadError> {
     }
 
     let slice_len = layout.rows * layout.cols;
-    let mut data = vec![0i16; slice_len * layout.planes.len()];
+    let mut data = crate::alloc::zeroed_voxels(slice_len * layout.planes.len());
 
     // Hand each plane's slot to the file it comes from, so a multi-frame file is
     // read once and single-frame files are read in parallel.
@@ -123,11 +123,72 @@ fn read_into(h: &FileHeader, buf: &mut Vec<u8>) -> Result<(), FileError> {
     Ok(())
 }
 
-fn decode_file(h: &FileHeader, slots: Vec<(usize, &mut [i16])>) -> Result<(), FileError> {
+fn decode_file(h: &FileHeader, mut slots: Vec<(usize, &mut [i16])>) -> Result<(), FileError> {
+    if can_read_in_place(h) {
+        match read_in_place(h, &mut slots) {
+            Ok(true) => return Ok(()),
+            Ok(false) => {} // header larger than the prefix read: use the general path
+            Err(e) => return Err(e),
+        }
+    }
     READ_BUFFER.with_borrow_mut(|buf| {
         read_into(h, buf)?;
         decode_frames(h, buf, slots)
     })
+}
+
+/// Uncompressed 16-bit grayscale on a little-endian host: the file's pixel bytes
+/// are already the volume's memory layout.
+fn can_read_in_place(h: &FileHeader) -> bool {
+    let img = image(h);
+    cfg!(target_endian = "little")
+        && is_native_syntax(&h.transfer_syntax)
+        && img.bits_allocated == 16
+        && img.samples_per_pixel == 1
+        && img.photometric.starts_with("MONOCHROME")
+}
+
+/// How much of a file is read to find the pixel data (headers are a few KiB).
+const HEADER_PREFIX: usize = 64 * 1024;
+
+/// Reads each frame's bytes straight into its slot in the volume and rescales
+/// them there: one copy from the page cache, as cheap as reading the file.
+/// Returns `Ok(false)` when the pixel data does not start within the prefix.
+fn read_in_place(h: &FileHeader, slots: &mut [(usize, &mut [i16])]) -> Result<bool, FileError> {
+    use std::os::unix::fs::FileExt;
+    let img = image(h);
+    let file = std::fs::File::open(&h.path).map_err(|e| FileError::new(&h.path, e))?;
+    let mut prefix = [0u8; HEADER_PREFIX];
+    let mut n = 0;
+    while n < prefix.len() {
+        match file.read_at(&mut prefix[n..], n as u64) {
+            Ok(0) => break,
+            Ok(read) => n += read,
+            Err(e) => return Err(FileError::new(&h.path, e)),
+        }
+    }
+    let frame_bytes = img.frame_bytes();
+    let total = frame_bytes * img.frames.len();
+    let Some(start) = find_pixel_data_in_prefix(&prefix[..n], total, h.file_len as usize) else {
+        return Ok(false);
+    };
+    for (frame, out) in slots.iter_mut() {
+        let at = (start + *frame * frame_bytes) as u64;
+        file.read_exact_at(bytemuck::cast_slice_mut(out), at)
+            .map_err(|e| FileError::new(&h.path, format!("pixel data unreadable: {e}")))?;
+        stored_to_hu_in_place(out, format_of(img, *frame));
+    }
+    Ok(true)
+}
+
+fn format_of(img: &ImageHeader, frame: usize) -> PixelFormat {
+    PixelFormat {
+        bits_allocated: img.bits_allocated,
+        bits_stored: img.bits_stored,
+        signed: img.signed,
+        slope: img.frames[frame].slope,
+        intercept: img.frames[frame].intercept,
+    }
 }
 
 /// Decodes every frame of a file held in memory into HU, frame after frame.
@@ -155,13 +216,7 @@ fn decode_frames(h: &FileHeader, bytes: &[u8], slots: Vec<(usize, &mut [i16])>) 
             ),
         ));
     }
-    let format = |frame: usize| PixelFormat {
-        bits_allocated: img.bits_allocated,
-        bits_stored: img.bits_stored,
-        signed: img.signed,
-        slope: img.frames[frame].slope,
-        intercept: img.frames[frame].intercept,
-    };
+    let format = |frame: usize| format_of(img, frame);
     let frame_bytes = img.frame_bytes();
     if is_native_syntax(&h.transfer_syntax) {
         let total = frame_bytes * img.frames.len();
@@ -189,26 +244,31 @@ fn decode_encapsulated(
     slots: Vec<(usize, &mut [i16])>,
     format: impl Fn(usize) -> PixelFormat,
 ) -> Result<(), FileError> {
-    let obj = OpenFileOptions::new()
-        .from_reader(bytes)
-        .map_err(|e| FileError::new(&h.path, format!("unreadable DICOM: {e}")))?;
+    let obj = contain_panics(&h.path, "DICOM data set", || {
+        OpenFileOptions::new()
+            .from_reader(bytes)
+            .map_err(|e| FileError::new(&h.path, format!("unreadable DICOM: {e}")))
+    })?;
     let img = image(h);
     for (frame, out) in slots {
-        let decoded = obj.decode_pixel_data_frame(frame as u32).map_err(|e| {
-            FileError::new(
-                &h.path,
-                format!("cannot decode pixel data ({}): {e}", h.transfer_syntax),
-            )
+        contain_panics(&h.path, "compressed pixel data", || {
+            let decoded = obj.decode_pixel_data_frame(frame as u32).map_err(|e| {
+                FileError::new(
+                    &h.path,
+                    format!("cannot decode pixel data ({}): {e}", h.transfer_syntax),
+                )
+            })?;
+            let data = decoded.data();
+            let needed = img.frame_bytes();
+            if data.len() < needed {
+                return Err(FileError::new(
+                    &h.path,
+                    format!("decoded frame has {} bytes, expected {needed}", data.len()),
+                ));
+            }
+            stored_to_hu(&data[..needed], format(frame), out);
+            Ok(())
         })?;
-        let data = decoded.data();
-        let needed = img.frame_bytes();
-        if data.len() < needed {
-            return Err(FileError::new(
-                &h.path,
-                format!("decoded frame has {} bytes, expected {needed}", data.len()),
-            ));
-        }
-        stored_to_hu(&data[..needed], format(frame), out);
     }
     Ok(())
 }

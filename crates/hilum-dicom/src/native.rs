@@ -10,6 +10,12 @@ const PIXEL_DATA_TAG: [u8; 4] = [0xE0, 0x7F, 0x10, 0x00];
 /// promised (rounded up to even) and the value fits in the file, which rules
 /// out look-alike bytes inside other values and icon images.
 pub fn find_pixel_data(bytes: &[u8], expected_len: usize) -> Option<usize> {
+    find_pixel_data_in_prefix(bytes, expected_len, bytes.len())
+}
+
+/// As [`find_pixel_data`], searching only `prefix`, the first bytes of a file of
+/// `file_len` bytes: the value itself need not have been read yet.
+pub fn find_pixel_data_in_prefix(bytes: &[u8], expected_len: usize, file_len: usize) -> Option<usize> {
     let padded = expected_len + expected_len % 2;
     let mut from = 0;
     while let Some(pos) = find(&bytes[from..], &PIXEL_DATA_TAG).map(|p| p + from) {
@@ -18,7 +24,7 @@ pub fn find_pixel_data(bytes: &[u8], expected_len: usize) -> Option<usize> {
         if after.len() >= 8 && (&after[..2] == b"OW" || &after[..2] == b"OB") {
             let len = u32::from_le_bytes([after[4], after[5], after[6], after[7]]) as usize;
             let start = pos + 12;
-            if (len == expected_len || len == padded) && start + expected_len <= bytes.len() {
+            if (len == expected_len || len == padded) && start + expected_len <= file_len {
                 return Some(start);
             }
         }
@@ -26,7 +32,7 @@ pub fn find_pixel_data(bytes: &[u8], expected_len: usize) -> Option<usize> {
         if after.len() >= 4 {
             let len = u32::from_le_bytes([after[0], after[1], after[2], after[3]]) as usize;
             let start = pos + 8;
-            if (len == expected_len || len == padded) && start + expected_len <= bytes.len() {
+            if (len == expected_len || len == padded) && start + expected_len <= file_len {
                 return Some(start);
             }
         }

@@ -1,0 +1,103 @@
+//! `hilum bench-load PATH` (hidden; driven by `cargo xtask bench load`): times
+//! Hilum's index + load of the first image series against the I/O floor (reading
+//! the same files' bytes with the same thread pool), warm page cache, in one run.
+
+use crate::Outcome;
+use hilum_dicom::{index_path, load_series};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(clap::Args)]
+pub struct Args {
+    path: PathBuf,
+    #[arg(long, default_value_t = 10)]
+    repeat: usize,
+}
+
+#[derive(Serialize)]
+struct Timing {
+    best_ms: f64,
+    median_ms: f64,
+}
+
+#[derive(Serialize)]
+struct Report {
+    files: usize,
+    bytes: u64,
+    dims: [usize; 3],
+    volume_bytes: usize,
+    threads: usize,
+    io_floor: Timing,
+    hilum_load: Timing,
+    /// The two parts of hilum_load.
+    index_only: Timing,
+    decode_only: Timing,
+}
+
+fn time(repeat: usize, mut f: impl FnMut()) -> Timing {
+    f(); // warm the page cache and the allocator
+    let mut ms: Vec<f64> = (0..repeat.max(1))
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    ms.sort_by(f64::total_cmp);
+    Timing {
+        best_ms: ms[0],
+        median_ms: ms[ms.len() / 2],
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let index = index_path(&args.path, &|_, _| {});
+    let series = index
+        .studies
+        .iter()
+        .flat_map(|s| &s.series)
+        .find(|s| s.is_image_series())
+        .ok_or_else(|| anyhow::anyhow!("{}: no image series", args.path.display()))?;
+    let files: Vec<PathBuf> = series.image_files().map(|f| f.path.clone()).collect();
+    let bytes: u64 = series.image_files().map(|f| f.file_len).sum();
+    let loaded = load_series(series)?;
+
+    let io_floor = time(args.repeat, || {
+        let total: usize = files
+            .par_iter()
+            .map(|f| std::fs::read(f).map(|b| b.len()).unwrap_or(0))
+            .sum();
+        std::hint::black_box(total);
+    });
+    let hilum_load = time(args.repeat, || {
+        let index = index_path(&args.path, &|_, _| {});
+        let series = index
+            .studies
+            .iter()
+            .flat_map(|s| &s.series)
+            .find(|s| s.is_image_series())
+            .expect("indexed above");
+        std::hint::black_box(load_series(series).expect("loaded above"));
+    });
+    let index_only = time(args.repeat, || {
+        std::hint::black_box(index_path(&args.path, &|_, _| {}));
+    });
+    let decode_only = time(args.repeat, || {
+        std::hint::black_box(load_series(series).expect("loaded above"));
+    });
+    let report = Report {
+        files: files.len(),
+        bytes,
+        dims: loaded.volume.dims,
+        volume_bytes: loaded.volume.byte_size(),
+        threads: rayon::current_num_threads(),
+        io_floor,
+        hilum_load,
+        index_only,
+        decode_only,
+    };
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(Outcome::Ok)
+}
