@@ -1,1 +1,138 @@
-fn main() {}
+//! Hilum's one entry point for building, testing and measuring.
+//!
+//! `./x app` — set up and run the main job (today: the pipeline on the demo phantom)
+//! `./x test` — set up and run every check CI runs
+//! `./x bench load PATH` — load speed against pydicom and the I/O floor, peak memory
+//! `./x fuzz [SECONDS]` — fuzz the DICOM reader (needs a nightly toolchain)
+//! `./x setup` — install the system packages the tests need (Debian, as root)
+
+mod bench;
+mod setup;
+
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        ["app"] | ["demo"] => app(),
+        ["test"] => test(),
+        ["setup"] => setup::system_packages(),
+        ["bench", "load", path] => bench::load(Path::new(path)),
+        ["fuzz"] => fuzz(300),
+        ["fuzz", seconds] => fuzz(seconds.parse().context("fuzz SECONDS")?),
+        _ => {
+            eprintln!("usage: ./x app | test | setup | bench load PATH | fuzz [SECONDS]");
+            std::process::exit(2);
+        }
+    }
+}
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
+pub fn cache_dir() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(|h| PathBuf::from(h).join(".cache/hilum"))
+        .unwrap_or_else(|| root().join("target/hilum-cache"))
+}
+
+/// Prints what is about to run, then runs it; fails on a non-zero exit.
+pub fn run(what: &str, cmd: &mut Command) -> Result<()> {
+    eprintln!("==> {what}");
+    let status = cmd
+        .current_dir(root())
+        .status()
+        .with_context(|| format!("starting: {what}"))?;
+    if !status.success() {
+        bail!("{what}: failed ({status})");
+    }
+    Ok(())
+}
+
+pub fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+pub fn build_hilum() -> Result<PathBuf> {
+    run(
+        "building hilum (release)",
+        cargo().args(["build", "--release", "--package", "hilum-cli"]),
+    )?;
+    Ok(target_dir().join("release/hilum"))
+}
+
+fn app() -> Result<()> {
+    setup::system_packages()?;
+    let hilum = build_hilum()?;
+    let demo = cache_dir().join("demo/phantom-seed-1");
+    if !demo.join("truth.json").is_file() {
+        run(
+            "writing the demo study: a 512×512×300 synthetic chest CT with known nodules",
+            Command::new(&hilum)
+                .args(["phantom", "--seed", "1", "--out"])
+                .arg(&demo),
+        )?;
+    }
+    run(
+        "indexing and loading the demo study",
+        Command::new(&hilum).arg("info").arg(&demo).arg("--load"),
+    )?;
+    let views = cache_dir().join("demo/views");
+    run(
+        "rendering axial, coronal and sagittal views (lung window)",
+        Command::new(&hilum)
+            .arg("snapshot")
+            .arg(&demo)
+            .arg("--out")
+            .arg(&views),
+    )?;
+    eprintln!(
+        "\nDemo study: {}\nViews:      {}\nThe desktop app is not built yet; this is the pipeline from the command line.\nHilum is decision support, not diagnosis.",
+        demo.display(),
+        views.display()
+    );
+    Ok(())
+}
+
+fn test() -> Result<()> {
+    setup::system_packages()?;
+    run("rustfmt", cargo().args(["fmt", "--all", "--check"]))?;
+    run(
+        "clippy (warnings are errors)",
+        cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    run("tests", cargo().args(["test", "--workspace"]))?;
+    Ok(())
+}
+
+fn fuzz(seconds: u64) -> Result<()> {
+    run(
+        &format!("fuzzing the DICOM reader for {seconds} s (nightly toolchain, cargo-fuzz)"),
+        Command::new("cargo")
+            .current_dir(root().join("fuzz"))
+            .env("CARGO_TARGET_DIR", cache_dir().join("fuzz-target"))
+            .args(["+nightly", "fuzz", "run", "read_file", "--"])
+            .arg(format!("-max_total_time={seconds}"))
+            .args(["-rss_limit_mb=4096", "-timeout=10"]),
+    )
+}

@@ -30,6 +30,10 @@ struct Report {
     volume_bytes: usize,
     threads: usize,
     io_floor: Timing,
+    /// Reading the bytes into one freshly allocated buffer of their total size,
+    /// allocated as the volume is: the floor for any loader that produces new
+    /// memory (the kernel zeroes every fresh page).
+    io_into_fresh_memory: Timing,
     hilum_load: Timing,
     /// The two parts of hilum_load.
     index_only: Timing,
@@ -71,6 +75,24 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             .sum();
         std::hint::black_box(total);
     });
+    let io_into_fresh_memory = time(args.repeat, || {
+        let sizes: Vec<usize> = series.image_files().map(|f| f.file_len as usize).collect();
+        let mut memory: Vec<u8> = hilum_dicom::zeroed_buffer(sizes.iter().sum());
+        let mut chunks = Vec::new();
+        let mut rest = memory.as_mut_slice();
+        for &n in &sizes {
+            let (head, tail) = rest.split_at_mut(n);
+            chunks.push(head);
+            rest = tail;
+        }
+        files.par_iter().zip(chunks).for_each(|(f, out)| {
+            use std::io::Read;
+            if let Ok(mut file) = std::fs::File::open(f) {
+                let _ = file.read_exact(out);
+            }
+        });
+        std::hint::black_box(memory);
+    });
     let hilum_load = time(args.repeat, || {
         let index = index_path(&args.path, &|_, _| {});
         let series = index
@@ -94,6 +116,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         volume_bytes: loaded.volume.byte_size(),
         threads: rayon::current_num_threads(),
         io_floor,
+        io_into_fresh_memory,
         hilum_load,
         index_only,
         decode_only,

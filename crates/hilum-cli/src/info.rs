@@ -191,11 +191,20 @@ fn build_report(path: PathBuf, index: Index, load: bool) -> InfoReport {
 }
 
 fn print_text(r: &InfoReport) {
-    println!("{}: {} file(s), {} study(ies)", r.path.display(), r.files_seen, r.studies.len());
+    println!(
+        "{}: {} file(s), {} study(ies)",
+        r.path.display(),
+        r.files_seen,
+        r.studies.len()
+    );
     for study in &r.studies {
         println!(
             "study {}  patient {} ({})  date {}  {}",
-            study.study_instance_uid, study.patient_name, study.patient_id, study.study_date, study.description
+            study.study_instance_uid,
+            study.patient_name,
+            study.patient_id,
+            study.study_date,
+            study.description
         );
         for s in &study.series {
             let number = s.number.map(|n| format!("#{n} ")).unwrap_or_default();
@@ -227,13 +236,27 @@ fn print_text(r: &InfoReport) {
                 s.slice_thickness_mm.map(|t| format!(", thickness {t} mm")).unwrap_or_default()
             );
             if let Some(o) = s.orientation {
-                println!("    orientation [{:.3} {:.3} {:.3} | {:.3} {:.3} {:.3}], origin {:?} mm", o[0], o[1], o[2], o[3], o[4], o[5], s.origin_lps_mm.unwrap_or_default());
+                println!(
+                    "    orientation [{:.3} {:.3} {:.3} | {:.3} {:.3} {:.3}], origin {:?} mm",
+                    o[0],
+                    o[1],
+                    o[2],
+                    o[3],
+                    o[4],
+                    o[5],
+                    s.origin_lps_mm.unwrap_or_default()
+                );
             }
             for p in &s.problems {
                 println!("    {:?}: {}", p.severity, p.message);
             }
             match &s.load {
-                Some(LoadReport::Loaded { load_ms, min, max, mean }) => {
+                Some(LoadReport::Loaded {
+                    load_ms,
+                    min,
+                    max,
+                    mean,
+                }) => {
                     println!("    loaded in {load_ms} ms, HU min {min} max {max} mean {mean}")
                 }
                 Some(LoadReport::Failed { error }) => println!("    load failed: {error}"),

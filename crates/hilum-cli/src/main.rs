@@ -48,7 +48,10 @@ fn main() -> ExitCode {
     // One line per panic: third-party codecs can panic on corrupt files; the
     // panic is contained and reported as that file's error.
     std::panic::set_hook(Box::new(|info| {
-        let location = info.location().map(|l| format!(" at {l}")).unwrap_or_default();
+        let location = info
+            .location()
+            .map(|l| format!(" at {l}"))
+            .unwrap_or_default();
         let message = info
             .payload()
             .downcast_ref::<String>()

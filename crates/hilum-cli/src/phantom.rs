@@ -33,7 +33,9 @@ fn parse_dims(s: &str) -> Result<[usize; 3], String> {
         .map(|p| p.trim().parse::<usize>().map_err(|e| format!("{p:?}: {e}")))
         .collect::<Result<_, _>>()?;
     match parts.as_slice() {
-        [c, r, n] if (16..=2048).contains(c) && (16..=2048).contains(r) && (1..=2000).contains(n) => {
+        [c, r, n]
+            if (16..=2048).contains(c) && (16..=2048).contains(r) && (1..=2000).contains(n) =>
+        {
             Ok([*c, *r, *n])
         }
         _ => Err("expected COLUMNSxROWSxSLICES, 16–2048 × 16–2048 × 1–2000".into()),
@@ -84,7 +86,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             n.center_lps_mm[1],
             n.center_lps_mm[2],
             n.slice_index,
-            n.attached.map(|a| format!(", on the {a}")).unwrap_or_default()
+            n.attached
+                .map(|a| format!(", on the {a}"))
+                .unwrap_or_default()
         );
     }
     Ok(Outcome::Ok)

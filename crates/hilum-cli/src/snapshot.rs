@@ -27,7 +27,13 @@ fn window(v: i16, level: f32, width: f32) -> u8 {
 
 /// Saves a `w`×`h` grayscale image, resampled in height by `aspect` (mm per
 /// row ÷ mm per column) so anatomy keeps its proportions.
-fn save(path: &Path, w: usize, h: usize, aspect: f64, pixel: impl Fn(usize, usize) -> u8) -> anyhow::Result<()> {
+fn save(
+    path: &Path,
+    w: usize,
+    h: usize,
+    aspect: f64,
+    pixel: impl Fn(usize, usize) -> u8,
+) -> anyhow::Result<()> {
     let out_h = ((h as f64) * aspect).round().max(1.0) as usize;
     let mut img = image::GrayImage::new(w as u32, out_h as u32);
     for y in 0..out_h {
@@ -42,7 +48,13 @@ fn save(path: &Path, w: usize, h: usize, aspect: f64, pixel: impl Fn(usize, usiz
     Ok(())
 }
 
-pub fn render_views(v: &Volume, out: &Path, level: f32, width: f32, at: &[f64]) -> anyhow::Result<Vec<PathBuf>> {
+pub fn render_views(
+    v: &Volume,
+    out: &Path,
+    level: f32,
+    width: f32,
+    at: &[f64],
+) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(out)?;
     let [nx, ny, nz] = v.dims;
     let sp = v.spacing();
@@ -50,15 +62,21 @@ pub fn render_views(v: &Volume, out: &Path, level: f32, width: f32, at: &[f64]) 
     for &f in at {
         let k = ((nz - 1) as f64 * f.clamp(0.0, 1.0)).round() as usize;
         let p = out.join(format!("axial_{k:04}.png"));
-        save(&p, nx, ny, sp[1] / sp[0], |x, y| window(v.get(x, y, k), level, width))?;
+        save(&p, nx, ny, sp[1] / sp[0], |x, y| {
+            window(v.get(x, y, k), level, width)
+        })?;
         written.push(p);
     }
     // Coronal through the middle row, sagittal through the middle column: head up.
     let p = out.join("coronal.png");
-    save(&p, nx, nz, sp[2] / sp[0], |x, y| window(v.get(x, ny / 2, nz - 1 - y), level, width))?;
+    save(&p, nx, nz, sp[2] / sp[0], |x, y| {
+        window(v.get(x, ny / 2, nz - 1 - y), level, width)
+    })?;
     written.push(p);
     let p = out.join("sagittal.png");
-    save(&p, ny, nz, sp[2] / sp[1], |x, y| window(v.get(nx / 2, x, nz - 1 - y), level, width))?;
+    save(&p, ny, nz, sp[2] / sp[1], |x, y| {
+        window(v.get(nx / 2, x, nz - 1 - y), level, width)
+    })?;
     written.push(p);
     Ok(written)
 }

@@ -47,7 +47,9 @@ fn build_corpus() -> Corpus {
     let bytes = std::fs::read(&tail[0]).unwrap();
     std::fs::write(&tail[0], &bytes[..bytes.len() - 64]).unwrap();
     // Random bytes with a DICOM name, and an empty file.
-    let noise: Vec<u8> = (0u32..4096).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let noise: Vec<u8> = (0u32..4096)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     std::fs::write(bad.join("random.dcm"), noise).unwrap();
     std::fs::write(bad.join("empty.dcm"), b"").unwrap();
 
@@ -56,7 +58,11 @@ fn build_corpus() -> Corpus {
     obj.write_to_file(bad.join("no_pixels.dcm")).unwrap();
 
     let mut obj = open_file(&scratch[2]).unwrap();
-    obj.put(DataElement::new(tags::BITS_ALLOCATED, VR::US, PrimitiveValue::from(32u16)));
+    obj.put(DataElement::new(
+        tags::BITS_ALLOCATED,
+        VR::US,
+        PrimitiveValue::from(32u16),
+    ));
     obj.write_to_file(bad.join("bits32.dcm")).unwrap();
     std::fs::remove_dir_all(root.join("scratch")).unwrap();
 
@@ -82,7 +88,10 @@ fn build_corpus() -> Corpus {
 }
 
 fn hilum(args: &[&str]) -> (i32, Value, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hilum")).args(args).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hilum"))
+        .args(args)
+        .output()
+        .unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
     let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
@@ -116,7 +125,11 @@ fn every_bad_file_is_named_and_the_rest_is_used() {
         assert!(!msg.contains('\n') && !msg.is_empty());
         msg
     };
-    assert!(error_for("truncated_half.dcm").contains("truncated"), "{}", error_for("truncated_half.dcm"));
+    assert!(
+        error_for("truncated_half.dcm").contains("truncated"),
+        "{}",
+        error_for("truncated_half.dcm")
+    );
     assert!(error_for("random.dcm").contains("not a DICOM file"));
     assert!(error_for("empty.dcm").contains("not a DICOM file"));
     assert!(error_for("no_pixels.dcm").contains("missing pixel data"));
@@ -127,7 +140,11 @@ fn every_bad_file_is_named_and_the_rest_is_used() {
     for line in stderr.lines().filter(|l| l.starts_with("error:")) {
         assert!(line.contains(root), "error line without its file: {line}");
     }
-    assert!(report["skipped"].as_array().unwrap().iter().any(|s| s["path"].as_str().unwrap().ends_with("notes.xml")));
+    assert!(report["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["path"].as_str().unwrap().ends_with("notes.xml")));
 
     let series = all_series(&report);
     // mixed (2) + missing + single + tail + SR.
@@ -135,12 +152,25 @@ fn every_bad_file_is_named_and_the_rest_is_used() {
     let sr = series.iter().find(|s| s["modality"] == "SR").unwrap();
     assert_eq!(sr["is_image"], false);
     assert!(sr["note"].as_str().unwrap().contains("not an image"));
-    let loaded: Vec<&&Value> = series.iter().filter(|s| s["load"]["load_ms"].is_number()).collect();
-    assert_eq!(loaded.len(), 4, "two mixed series, the one with a gap, the single slice");
+    let loaded: Vec<&&Value> = series
+        .iter()
+        .filter(|s| s["load"]["load_ms"].is_number())
+        .collect();
+    assert_eq!(
+        loaded.len(),
+        4,
+        "two mixed series, the one with a gap, the single slice"
+    );
     let with_problem = |kind: &str| {
         series
             .iter()
-            .find(|s| s["problems"].as_array().unwrap().iter().any(|p| p["kind"] == kind))
+            .find(|s| {
+                s["problems"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|p| p["kind"] == kind)
+            })
             .unwrap_or_else(|| panic!("no series with {kind}"))
     };
     let gap = with_problem("missing_slices");
@@ -154,7 +184,10 @@ fn every_bad_file_is_named_and_the_rest_is_used() {
 fn nothing_usable_exits_2_and_a_missing_path_is_named() {
     let (code, report, stderr) = hilum(&["info", "/nonexistent/hilum-test", "--json"]);
     assert_eq!(code, 2);
-    assert!(report["errors"][0]["error"].as_str().unwrap().contains("no such file"));
+    assert!(report["errors"][0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("no such file"));
     assert!(stderr.contains("/nonexistent/hilum-test"));
     let (code, _, _) = hilum(&["info"]);
     assert_eq!(code, 2, "bad arguments exit 2");

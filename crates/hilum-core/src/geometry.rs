@@ -56,11 +56,8 @@ pub struct Affine {
 
 impl Affine {
     pub fn voxel_to_lps(&self, v: Vec3) -> Vec3 {
-        let mut p = self.origin;
-        for a in 0..3 {
-            p[a] += v[0] * self.col_step[a] + v[1] * self.row_step[a] + v[2] * self.slice_step[a];
-        }
-        p
+        let (o, c, r, s) = (self.origin, self.col_step, self.row_step, self.slice_step);
+        [0, 1, 2].map(|a| o[a] + v[0] * c[a] + v[1] * r[a] + v[2] * s[a])
     }
 
     /// The inverse map. Returns `None` for a degenerate (singular) affine.
@@ -106,8 +103,14 @@ mod tests {
             row_step: [0.0, 0.7, 0.0],
             slice_step: [0.0, 0.0, 2.5],
         };
-        assert!(close(a.voxel_to_lps([10.0, 20.0, 4.0]), [-163.0, -136.0, -290.0]));
-        assert!(close(a.lps_to_voxel([-163.0, -136.0, -290.0]).unwrap(), [10.0, 20.0, 4.0]));
+        assert!(close(
+            a.voxel_to_lps([10.0, 20.0, 4.0]),
+            [-163.0, -136.0, -290.0]
+        ));
+        assert!(close(
+            a.lps_to_voxel([-163.0, -136.0, -290.0]).unwrap(),
+            [10.0, 20.0, 4.0]
+        ));
         assert!(close(a.spacing(), [0.7, 0.7, 2.5]));
     }
 
@@ -130,7 +133,10 @@ mod tests {
             assert!(close(a.lps_to_voxel(p).unwrap(), v), "{v:?}");
         }
         // Moving one column moves 0.8 mm along the IOP row direction.
-        let d = sub(a.voxel_to_lps([1.0, 0.0, 0.0]), a.voxel_to_lps([0.0, 0.0, 0.0]));
+        let d = sub(
+            a.voxel_to_lps([1.0, 0.0, 0.0]),
+            a.voxel_to_lps([0.0, 0.0, 0.0]),
+        );
         assert!((norm(d) - 0.8).abs() < 1e-12);
         assert!((dot(normalize(d), row_dir) - 1.0).abs() < 1e-12);
     }

@@ -50,13 +50,31 @@ pub enum GeometryProblem {
     NoSlices,
     SingleSlice,
     DegenerateOrientation,
-    MixedOrientation { ignored: usize },
-    MixedSize { ignored: usize },
-    DuplicatePositions { removed: usize, at_mm: f64 },
-    MissingSlices { count: usize, after_mm: f64 },
-    UnevenSpacing { max_deviation_mm: f64, spacing_mm: f64 },
-    IrregularSpacing { max_deviation_mm: f64, spacing_mm: f64 },
-    GantryTilt { degrees: f64 },
+    MixedOrientation {
+        ignored: usize,
+    },
+    MixedSize {
+        ignored: usize,
+    },
+    DuplicatePositions {
+        removed: usize,
+        at_mm: f64,
+    },
+    MissingSlices {
+        count: usize,
+        after_mm: f64,
+    },
+    UnevenSpacing {
+        max_deviation_mm: f64,
+        spacing_mm: f64,
+    },
+    IrregularSpacing {
+        max_deviation_mm: f64,
+        spacing_mm: f64,
+    },
+    GantryTilt {
+        degrees: f64,
+    },
 }
 
 impl GeometryProblem {
@@ -134,7 +152,9 @@ pub struct StackLayout {
 
 impl StackLayout {
     pub fn has_errors(&self) -> bool {
-        self.problems.iter().any(|p| p.severity() == Severity::Error)
+        self.problems
+            .iter()
+            .any(|p| p.severity() == Severity::Error)
     }
 }
 
@@ -275,7 +295,10 @@ pub fn analyse_stack(slices: &[SliceGeometry]) -> StackLayout {
 
     if unique.len() == 1 {
         problems.push(GeometryProblem::SingleSlice);
-        let thickness = reference.slice_thickness.filter(|t| *t > 0.0).unwrap_or(1.0);
+        let thickness = reference
+            .slice_thickness
+            .filter(|t| *t > 0.0)
+            .unwrap_or(1.0);
         return StackLayout {
             rows: reference.rows,
             cols: reference.cols,
@@ -374,7 +397,13 @@ mod tests {
     fn kinds(l: &StackLayout) -> Vec<String> {
         l.problems
             .iter()
-            .map(|p| format!("{p:?}").split([' ', '{']).next().unwrap().to_string())
+            .map(|p| {
+                format!("{p:?}")
+                    .split([' ', '{'])
+                    .next()
+                    .unwrap()
+                    .to_string()
+            })
             .collect()
     }
 

@@ -5,16 +5,16 @@
 //! it, which costs more than decoding. Asking for transparent huge pages turns
 //! that into ~75 faults.
 
-/// A zeroed buffer of `len` voxels, backed by huge pages where the kernel allows.
-pub fn zeroed_voxels(len: usize) -> Vec<i16> {
-    let v = vec![0i16; len];
-    advise_huge_pages(&v);
+/// A zeroed buffer of `len` elements, backed by huge pages where the kernel allows.
+pub fn zeroed_buffer<T: bytemuck::Pod>(len: usize) -> Vec<T> {
+    let v = vec![T::zeroed(); len];
+    advise_huge_pages(bytemuck::cast_slice::<T, u8>(&v));
     v
 }
 
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
-fn advise_huge_pages(v: &[i16]) {
+fn advise_huge_pages(v: &[u8]) {
     const HUGE: usize = 2 << 20;
     let start = v.as_ptr() as usize;
     let end = start + std::mem::size_of_val(v);
@@ -35,13 +35,13 @@ fn advise_huge_pages(v: &[i16]) {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn advise_huge_pages(_: &[i16]) {}
+fn advise_huge_pages(_: &[u8]) {}
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn buffer_is_zeroed_and_sized() {
-        let v = super::zeroed_voxels(3 << 20);
+        let v: Vec<i16> = super::zeroed_buffer(3 << 20);
         assert_eq!(v.len(), 3 << 20);
         assert!(v.iter().all(|&x| x == 0));
     }

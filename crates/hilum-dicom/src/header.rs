@@ -1,6 +1,7 @@
 //! What Hilum needs from a DICOM file's header, read without touching pixel data.
 
 use crate::error::{contain_panics, FileError};
+use crate::lengths::check_declared_lengths;
 use dicom_dictionary_std::{tags, uids};
 use dicom_object::{InMemDicomObject, OpenFileOptions};
 use hilum_core::SliceGeometry;
@@ -97,35 +98,58 @@ fn first_item(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<&InMemDico
     obj.get(tag)?.items()?.first()
 }
 
+/// How much of a file is read to parse its header; larger headers fall back
+/// to the streaming reader.
+const HEADER_PREFIX: usize = 16 * 1024;
+
 /// Reads the header of one file, stopping before the pixel data.
 pub fn read_header(path: &Path) -> Result<FileHeader, FileError> {
-    let file_len = std::fs::metadata(path)
+    use std::io::Read;
+    let mut file =
+        std::fs::File::open(path).map_err(|e| FileError::new(path, format!("cannot read: {e}")))?;
+    let file_len = file
+        .metadata()
         .map_err(|e| FileError::new(path, format!("cannot read: {e}")))?
         .len();
-    contain_panics(path, "DICOM header", || {
-        let obj = OpenFileOptions::new()
-            .read_until(tags::PIXEL_DATA)
-            .open_file(path)
-            .map_err(|e| {
-                let reason = if has_dicom_marker(path) {
-                    describe_read_error(&e.to_string())
-                } else {
-                    "not a DICOM file (no DICM marker)".to_string()
-                };
-                FileError::new(path, reason)
-            })?;
-        header_from_object(&obj, path, file_len)
-    })
+    let mut prefix = Vec::with_capacity(HEADER_PREFIX);
+    file.by_ref()
+        .take(HEADER_PREFIX as u64)
+        .read_to_end(&mut prefix)
+        .map_err(|e| FileError::new(path, format!("cannot read: {e}")))?;
+    let not_dicom = || FileError::new(path, "not a DICOM file (no DICM marker)");
+    let marked = (prefix.len() >= 132 && &prefix[128..132] == b"DICM")
+        || (prefix.len() >= 4 && &prefix[..4] == b"DICM");
+    if !marked {
+        return Err(not_dicom());
+    }
+    check_declared_lengths(&prefix, file_len as usize).map_err(|e| FileError::new(path, e))?;
+    match parse_header(&prefix, path, file_len) {
+        Ok(h) => Ok(h),
+        // The header did not fit in the prefix: stream the whole header.
+        Err(_) if (prefix.len() as u64) < file_len => contain_panics(path, "DICOM header", || {
+            let obj = OpenFileOptions::new()
+                .read_until(tags::PIXEL_DATA)
+                .open_file(path)
+                .map_err(|e| FileError::new(path, describe_read_error(&e.to_string())))?;
+            header_from_object(&obj, path, file_len)
+        }),
+        Err(e) => Err(e),
+    }
 }
 
 /// Reads a header from a whole file held in memory (`name` labels errors).
 pub fn read_header_bytes(bytes: &[u8], name: &Path) -> Result<FileHeader, FileError> {
-    contain_panics(name, "DICOM header", || {
+    check_declared_lengths(bytes, bytes.len()).map_err(|e| FileError::new(name, e))?;
+    parse_header(bytes, name, bytes.len() as u64)
+}
+
+fn parse_header(bytes: &[u8], path: &Path, file_len: u64) -> Result<FileHeader, FileError> {
+    contain_panics(path, "DICOM header", || {
         let obj = OpenFileOptions::new()
             .read_until(tags::PIXEL_DATA)
             .from_reader(bytes)
-            .map_err(|e| FileError::new(name, describe_read_error(&e.to_string())))?;
-        header_from_object(&obj, name, bytes.len() as u64)
+            .map_err(|e| FileError::new(path, describe_read_error(&e.to_string())))?;
+        header_from_object(&obj, path, file_len)
     })
 }
 
@@ -141,8 +165,7 @@ fn header_from_object(
         .trim_end_matches('\0')
         .to_string();
     let required = |tag, name: &str| {
-        text(obj, tag)
-            .ok_or_else(|| FileError::new(path, format!("missing {name}")))
+        text(obj, tag).ok_or_else(|| FileError::new(path, format!("missing {name}")))
     };
     let image = if obj.get(tags::ROWS).is_some() {
         Some(read_image_header(obj).map_err(|reason| FileError::new(path, reason))?)
@@ -262,7 +285,8 @@ fn read_image_header(obj: &InMemDicomObject) -> Result<ImageHeader, String> {
                 .iter()
                 .enumerate()
                 .map(|(f, item)| {
-                    enhanced_frame(item, shared, rows, cols).map_err(|e| format!("frame {}: {e}", f + 1))
+                    enhanced_frame(item, shared, rows, cols)
+                        .map_err(|e| format!("frame {}: {e}", f + 1))
                 })
                 .collect::<Result<Vec<_>, _>>()?
         }
@@ -340,7 +364,9 @@ fn enhanced_frame(
     rows: usize,
     cols: usize,
 ) -> Result<FrameHeader, String> {
-    let group = |sequence| first_item(frame, sequence).or_else(|| shared.and_then(|s| first_item(s, sequence)));
+    let group = |sequence| {
+        first_item(frame, sequence).or_else(|| shared.and_then(|s| first_item(s, sequence)))
+    };
     let position = group(tags::PLANE_POSITION_SEQUENCE);
     let orientation = group(tags::PLANE_ORIENTATION_SEQUENCE);
     let measures = group(tags::PIXEL_MEASURES_SEQUENCE);

@@ -79,7 +79,10 @@ fn candidate_files(path: &Path, errors: &mut Vec<FileError>) -> Vec<PathBuf> {
             }
             Ok(_) => {}
             Err(e) => {
-                let p = e.path().map(Path::to_path_buf).unwrap_or_else(|| path.into());
+                let p = e
+                    .path()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| path.into());
                 errors.push(FileError::new(p, e));
             }
         }

@@ -15,12 +15,14 @@ mod alloc;
 mod error;
 mod header;
 mod index;
+mod lengths;
 mod load;
 mod native;
 mod pixels;
 pub mod uid;
 pub mod write;
 
+pub use alloc::zeroed_buffer;
 pub use error::FileError;
 pub use header::{read_header, read_header_bytes, FileHeader, FrameHeader, ImageHeader};
 pub use index::{index_path, Index, Series, Study};

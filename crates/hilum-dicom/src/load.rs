@@ -76,7 +76,7 @@ pub fn load_series(series: &Series) -> Result<LoadedSeries, LoadError> {
     }
 
     let slice_len = layout.rows * layout.cols;
-    let mut data = crate::alloc::zeroed_voxels(slice_len * layout.planes.len());
+    let mut data = crate::alloc::zeroed_buffer(slice_len * layout.planes.len());
 
     // Hand each plane's slot to the file it comes from, so a multi-frame file is
     // read once and single-frame files are read in parallel.
@@ -119,7 +119,8 @@ fn read_into(h: &FileHeader, buf: &mut Vec<u8>) -> Result<(), FileError> {
     buf.clear();
     let mut file = std::fs::File::open(&h.path).map_err(|e| FileError::new(&h.path, e))?;
     buf.reserve(h.file_len as usize);
-    file.read_to_end(buf).map_err(|e| FileError::new(&h.path, e))?;
+    file.read_to_end(buf)
+        .map_err(|e| FileError::new(&h.path, e))?;
     Ok(())
 }
 
@@ -205,7 +206,11 @@ pub fn decode_all_frames(h: &FileHeader, bytes: &[u8]) -> Result<Vec<i16>, FileE
     Ok(out)
 }
 
-fn decode_frames(h: &FileHeader, bytes: &[u8], slots: Vec<(usize, &mut [i16])>) -> Result<(), FileError> {
+fn decode_frames(
+    h: &FileHeader,
+    bytes: &[u8],
+    slots: Vec<(usize, &mut [i16])>,
+) -> Result<(), FileError> {
     let img = image(h);
     if img.samples_per_pixel != 1 || !img.photometric.starts_with("MONOCHROME") {
         return Err(FileError::new(
@@ -223,7 +228,9 @@ fn decode_frames(h: &FileHeader, bytes: &[u8], slots: Vec<(usize, &mut [i16])>) 
         let start = find_pixel_data(bytes, total).ok_or_else(|| {
             FileError::new(
                 &h.path,
-                format!("no PixelData of the {total} bytes the header describes (truncated or missing)"),
+                format!(
+                    "no PixelData of the {total} bytes the header describes (truncated or missing)"
+                ),
             )
         })?;
         slots.into_par_iter().for_each(|(frame, out)| {
@@ -285,7 +292,10 @@ fn fill_interpolated(data: &mut [i16], planes: &[GridPlane], slice_len: usize) {
             let (b, a) = (index_of(below), index_of(above));
             let lower: Vec<i16> = data[b * slice_len..(b + 1) * slice_len].to_vec();
             let upper: Vec<i16> = data[a * slice_len..(a + 1) * slice_len].to_vec();
-            for (i, out) in data[k * slice_len..(k + 1) * slice_len].iter_mut().enumerate() {
+            for (i, out) in data[k * slice_len..(k + 1) * slice_len]
+                .iter_mut()
+                .enumerate()
+            {
                 let v = f64::from(lower[i]) * (1.0 - t) + f64::from(upper[i]) * t;
                 *out = v.round() as i16;
             }

@@ -15,7 +15,11 @@ pub fn find_pixel_data(bytes: &[u8], expected_len: usize) -> Option<usize> {
 
 /// As [`find_pixel_data`], searching only `prefix`, the first bytes of a file of
 /// `file_len` bytes: the value itself need not have been read yet.
-pub fn find_pixel_data_in_prefix(bytes: &[u8], expected_len: usize, file_len: usize) -> Option<usize> {
+pub fn find_pixel_data_in_prefix(
+    bytes: &[u8],
+    expected_len: usize,
+    file_len: usize,
+) -> Option<usize> {
     let padded = expected_len + expected_len % 2;
     let mut from = 0;
     while let Some(pos) = find(&bytes[from..], &PIXEL_DATA_TAG).map(|p| p + from) {

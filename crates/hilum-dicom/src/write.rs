@@ -91,34 +91,109 @@ fn common_attributes(meta: &SeriesMeta, sop_class: &str) -> InMemDicomObject {
     put(&mut o, tags::STUDY_TIME, VR::TM, meta.study_time.as_str());
     put(&mut o, tags::SERIES_TIME, VR::TM, meta.study_time.as_str());
     put(&mut o, tags::CONTENT_TIME, VR::TM, meta.study_time.as_str());
-    put(&mut o, tags::ACCESSION_NUMBER, VR::SH, meta.accession_number.as_str());
+    put(
+        &mut o,
+        tags::ACCESSION_NUMBER,
+        VR::SH,
+        meta.accession_number.as_str(),
+    );
     put(&mut o, tags::MODALITY, VR::CS, "CT");
-    put(&mut o, tags::MANUFACTURER, VR::LO, meta.manufacturer.as_str());
+    put(
+        &mut o,
+        tags::MANUFACTURER,
+        VR::LO,
+        meta.manufacturer.as_str(),
+    );
     put(&mut o, tags::REFERRING_PHYSICIAN_NAME, VR::PN, "");
-    put(&mut o, tags::STUDY_DESCRIPTION, VR::LO, meta.study_description.as_str());
-    put(&mut o, tags::SERIES_DESCRIPTION, VR::LO, meta.series_description.as_str());
-    put(&mut o, tags::MANUFACTURER_MODEL_NAME, VR::LO, meta.model_name.as_str());
-    put(&mut o, tags::PATIENT_NAME, VR::PN, meta.patient_name.as_str());
+    put(
+        &mut o,
+        tags::STUDY_DESCRIPTION,
+        VR::LO,
+        meta.study_description.as_str(),
+    );
+    put(
+        &mut o,
+        tags::SERIES_DESCRIPTION,
+        VR::LO,
+        meta.series_description.as_str(),
+    );
+    put(
+        &mut o,
+        tags::MANUFACTURER_MODEL_NAME,
+        VR::LO,
+        meta.model_name.as_str(),
+    );
+    put(
+        &mut o,
+        tags::PATIENT_NAME,
+        VR::PN,
+        meta.patient_name.as_str(),
+    );
     put(&mut o, tags::PATIENT_ID, VR::LO, meta.patient_id.as_str());
     put(&mut o, tags::PATIENT_BIRTH_DATE, VR::DA, "");
     put(&mut o, tags::PATIENT_SEX, VR::CS, meta.patient_sex.as_str());
     put(&mut o, tags::BODY_PART_EXAMINED, VR::CS, "CHEST");
     put(&mut o, tags::KVP, VR::DS, ds(meta.kvp));
     put(&mut o, tags::PATIENT_POSITION, VR::CS, "FFS");
-    put(&mut o, tags::STUDY_INSTANCE_UID, VR::UI, meta.study_instance_uid.as_str());
-    put(&mut o, tags::SERIES_INSTANCE_UID, VR::UI, meta.series_instance_uid.as_str());
+    put(
+        &mut o,
+        tags::STUDY_INSTANCE_UID,
+        VR::UI,
+        meta.study_instance_uid.as_str(),
+    );
+    put(
+        &mut o,
+        tags::SERIES_INSTANCE_UID,
+        VR::UI,
+        meta.series_instance_uid.as_str(),
+    );
     put(&mut o, tags::STUDY_ID, VR::SH, meta.study_id.as_str());
-    put(&mut o, tags::SERIES_NUMBER, VR::IS, meta.series_number.to_string());
+    put(
+        &mut o,
+        tags::SERIES_NUMBER,
+        VR::IS,
+        meta.series_number.to_string(),
+    );
     put(&mut o, tags::ACQUISITION_NUMBER, VR::IS, "1");
-    put(&mut o, tags::FRAME_OF_REFERENCE_UID, VR::UI, meta.frame_of_reference_uid.as_str());
+    put(
+        &mut o,
+        tags::FRAME_OF_REFERENCE_UID,
+        VR::UI,
+        meta.frame_of_reference_uid.as_str(),
+    );
     put(&mut o, tags::POSITION_REFERENCE_INDICATOR, VR::LO, "");
     put(&mut o, tags::IMAGE_COMMENTS, VR::LT, meta.comment.as_str());
-    put(&mut o, tags::SAMPLES_PER_PIXEL, VR::US, PrimitiveValue::from(1u16));
-    put(&mut o, tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2");
-    put(&mut o, tags::BITS_ALLOCATED, VR::US, PrimitiveValue::from(16u16));
-    put(&mut o, tags::BITS_STORED, VR::US, PrimitiveValue::from(12u16));
+    put(
+        &mut o,
+        tags::SAMPLES_PER_PIXEL,
+        VR::US,
+        PrimitiveValue::from(1u16),
+    );
+    put(
+        &mut o,
+        tags::PHOTOMETRIC_INTERPRETATION,
+        VR::CS,
+        "MONOCHROME2",
+    );
+    put(
+        &mut o,
+        tags::BITS_ALLOCATED,
+        VR::US,
+        PrimitiveValue::from(16u16),
+    );
+    put(
+        &mut o,
+        tags::BITS_STORED,
+        VR::US,
+        PrimitiveValue::from(12u16),
+    );
     put(&mut o, tags::HIGH_BIT, VR::US, PrimitiveValue::from(11u16));
-    put(&mut o, tags::PIXEL_REPRESENTATION, VR::US, PrimitiveValue::from(0u16));
+    put(
+        &mut o,
+        tags::PIXEL_REPRESENTATION,
+        VR::US,
+        PrimitiveValue::from(0u16),
+    );
     o
 }
 
@@ -138,7 +213,10 @@ fn position(volume: &Volume, k: usize) -> PrimitiveValue {
     strs(p.map(ds))
 }
 
-fn pixel_data(volume: &Volume, planes: impl Iterator<Item = usize>) -> DataElement<InMemDicomObject> {
+fn pixel_data(
+    volume: &Volume,
+    planes: impl Iterator<Item = usize>,
+) -> DataElement<InMemDicomObject> {
     let values: Vec<u16> = planes
         .flat_map(|k| volume.slice(k).iter().map(|&v| hu_to_stored(v)))
         .collect();
@@ -174,7 +252,11 @@ pub fn write_ct_series(
     }
 }
 
-fn write_single_frame(dir: &Path, meta: &SeriesMeta, volume: &Volume) -> std::io::Result<Vec<PathBuf>> {
+fn write_single_frame(
+    dir: &Path,
+    meta: &SeriesMeta,
+    volume: &Volume,
+) -> std::io::Result<Vec<PathBuf>> {
     let n = volume.dims[2];
     let base = common_attributes(meta, uids::CT_IMAGE_STORAGE);
     (0..n)
@@ -184,15 +266,50 @@ fn write_single_frame(dir: &Path, meta: &SeriesMeta, volume: &Volume) -> std::io
             let mut o = base.clone();
             let sop = format!("{}.{}", meta.series_instance_uid, instance + 1);
             put(&mut o, tags::SOP_INSTANCE_UID, VR::UI, sop);
-            put(&mut o, tags::IMAGE_TYPE, VR::CS, strs(["ORIGINAL", "PRIMARY", "AXIAL"].map(String::from)));
-            put(&mut o, tags::INSTANCE_NUMBER, VR::IS, (instance + 1).to_string());
-            put(&mut o, tags::IMAGE_POSITION_PATIENT, VR::DS, position(volume, k));
-            put(&mut o, tags::IMAGE_ORIENTATION_PATIENT, VR::DS, orientation(volume));
-            put(&mut o, tags::SLICE_THICKNESS, VR::DS, ds(meta.slice_thickness_mm));
+            put(
+                &mut o,
+                tags::IMAGE_TYPE,
+                VR::CS,
+                strs(["ORIGINAL", "PRIMARY", "AXIAL"].map(String::from)),
+            );
+            put(
+                &mut o,
+                tags::INSTANCE_NUMBER,
+                VR::IS,
+                (instance + 1).to_string(),
+            );
+            put(
+                &mut o,
+                tags::IMAGE_POSITION_PATIENT,
+                VR::DS,
+                position(volume, k),
+            );
+            put(
+                &mut o,
+                tags::IMAGE_ORIENTATION_PATIENT,
+                VR::DS,
+                orientation(volume),
+            );
+            put(
+                &mut o,
+                tags::SLICE_THICKNESS,
+                VR::DS,
+                ds(meta.slice_thickness_mm),
+            );
             let z = volume.affine.voxel_to_lps([0.0, 0.0, k as f64])[2];
             put(&mut o, tags::SLICE_LOCATION, VR::DS, ds(z));
-            put(&mut o, tags::ROWS, VR::US, PrimitiveValue::from(volume.dims[1] as u16));
-            put(&mut o, tags::COLUMNS, VR::US, PrimitiveValue::from(volume.dims[0] as u16));
+            put(
+                &mut o,
+                tags::ROWS,
+                VR::US,
+                PrimitiveValue::from(volume.dims[1] as u16),
+            );
+            put(
+                &mut o,
+                tags::COLUMNS,
+                VR::US,
+                PrimitiveValue::from(volume.dims[0] as u16),
+            );
             put(&mut o, tags::PIXEL_SPACING, VR::DS, pixel_spacing(volume));
             put(&mut o, tags::WINDOW_CENTER, VR::DS, "-600");
             put(&mut o, tags::WINDOW_WIDTH, VR::DS, "1500");
@@ -216,38 +333,97 @@ fn item(elements: impl FnOnce(&mut InMemDicomObject)) -> InMemDicomObject {
 fn write_enhanced(dir: &Path, meta: &SeriesMeta, volume: &Volume) -> std::io::Result<PathBuf> {
     let n = volume.dims[2];
     let mut o = common_attributes(meta, uids::ENHANCED_CT_IMAGE_STORAGE);
-    put(&mut o, tags::SOP_INSTANCE_UID, VR::UI, format!("{}.1", meta.series_instance_uid));
-    put(&mut o, tags::IMAGE_TYPE, VR::CS, strs(["ORIGINAL", "PRIMARY", "AXIAL", "NONE"].map(String::from)));
+    put(
+        &mut o,
+        tags::SOP_INSTANCE_UID,
+        VR::UI,
+        format!("{}.1", meta.series_instance_uid),
+    );
+    put(
+        &mut o,
+        tags::IMAGE_TYPE,
+        VR::CS,
+        strs(["ORIGINAL", "PRIMARY", "AXIAL", "NONE"].map(String::from)),
+    );
     put(&mut o, tags::INSTANCE_NUMBER, VR::IS, "1");
     put(&mut o, tags::NUMBER_OF_FRAMES, VR::IS, n.to_string());
-    put(&mut o, tags::ROWS, VR::US, PrimitiveValue::from(volume.dims[1] as u16));
-    put(&mut o, tags::COLUMNS, VR::US, PrimitiveValue::from(volume.dims[0] as u16));
+    put(
+        &mut o,
+        tags::ROWS,
+        VR::US,
+        PrimitiveValue::from(volume.dims[1] as u16),
+    );
+    put(
+        &mut o,
+        tags::COLUMNS,
+        VR::US,
+        PrimitiveValue::from(volume.dims[0] as u16),
+    );
     let shared = item(|s| {
-        put_sequence(s, tags::PIXEL_MEASURES_SEQUENCE, vec![item(|m| {
-            put(m, tags::PIXEL_SPACING, VR::DS, pixel_spacing(volume));
-            put(m, tags::SLICE_THICKNESS, VR::DS, ds(meta.slice_thickness_mm));
-        })]);
-        put_sequence(s, tags::PLANE_ORIENTATION_SEQUENCE, vec![item(|m| {
-            put(m, tags::IMAGE_ORIENTATION_PATIENT, VR::DS, orientation(volume));
-        })]);
-        put_sequence(s, tags::PIXEL_VALUE_TRANSFORMATION_SEQUENCE, vec![item(|m| {
-            put(m, tags::RESCALE_INTERCEPT, VR::DS, ds(INTERCEPT));
-            put(m, tags::RESCALE_SLOPE, VR::DS, "1");
-            put(m, tags::RESCALE_TYPE, VR::LO, "HU");
-        })]);
+        put_sequence(
+            s,
+            tags::PIXEL_MEASURES_SEQUENCE,
+            vec![item(|m| {
+                put(m, tags::PIXEL_SPACING, VR::DS, pixel_spacing(volume));
+                put(
+                    m,
+                    tags::SLICE_THICKNESS,
+                    VR::DS,
+                    ds(meta.slice_thickness_mm),
+                );
+            })],
+        );
+        put_sequence(
+            s,
+            tags::PLANE_ORIENTATION_SEQUENCE,
+            vec![item(|m| {
+                put(
+                    m,
+                    tags::IMAGE_ORIENTATION_PATIENT,
+                    VR::DS,
+                    orientation(volume),
+                );
+            })],
+        );
+        put_sequence(
+            s,
+            tags::PIXEL_VALUE_TRANSFORMATION_SEQUENCE,
+            vec![item(|m| {
+                put(m, tags::RESCALE_INTERCEPT, VR::DS, ds(INTERCEPT));
+                put(m, tags::RESCALE_SLOPE, VR::DS, "1");
+                put(m, tags::RESCALE_TYPE, VR::LO, "HU");
+            })],
+        );
     });
-    put_sequence(&mut o, tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE, vec![shared]);
+    put_sequence(
+        &mut o,
+        tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE,
+        vec![shared],
+    );
     // Frames head first, like the single-frame layout.
     let per_frame = (0..n)
         .map(|f| {
             item(|fr| {
-                put_sequence(fr, tags::PLANE_POSITION_SEQUENCE, vec![item(|m| {
-                    put(m, tags::IMAGE_POSITION_PATIENT, VR::DS, position(volume, n - 1 - f));
-                })]);
+                put_sequence(
+                    fr,
+                    tags::PLANE_POSITION_SEQUENCE,
+                    vec![item(|m| {
+                        put(
+                            m,
+                            tags::IMAGE_POSITION_PATIENT,
+                            VR::DS,
+                            position(volume, n - 1 - f),
+                        );
+                    })],
+                );
             })
         })
         .collect();
-    put_sequence(&mut o, tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE, per_frame);
+    put_sequence(
+        &mut o,
+        tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE,
+        per_frame,
+    );
     o.put(pixel_data(volume, (0..n).rev()));
     let path = dir.join("ENHANCED_CT.dcm");
     write_atomically(o, &path)?;
@@ -273,7 +449,7 @@ mod tests {
         assert_eq!(ds(-0.0), "0");
         assert_eq!(ds(-175.123456789), "-175.123457");
         assert_eq!(ds(1.0), "1");
-        assert!(ds(-123456789.123456789).len() <= 16);
+        assert!(ds(-123_456_789.123_457).len() <= 16);
         assert!(ds(0.000_000_1).len() <= 16);
     }
 }

@@ -4,14 +4,18 @@ use hilum_dicom::{index_path, load_series};
 use std::path::{Path, PathBuf};
 
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/conformance").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/conformance")
+        .join(name)
 }
 
 fn load(name: &str) -> hilum_core::Volume {
     let index = index_path(&data(name), &|_, _| {});
     assert!(index.errors.is_empty(), "{name}: {:?}", index.errors);
     let series = &index.studies[0].series[0];
-    load_series(series).unwrap_or_else(|e| panic!("{name}: {e}")).volume
+    load_series(series)
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+        .volume
 }
 
 #[test]
@@ -23,8 +27,16 @@ fn all_transfer_syntaxes_decode_identically() {
     for name in ["CT1_RLE", "CT1_JPLL", "CT1_JLSL", "CT1_J2KR"] {
         let v = load(name);
         assert_eq!(v.dims, reference.dims, "{name}");
-        let differing = v.data.iter().zip(&reference.data).filter(|(a, b)| a != b).count();
-        assert_eq!(differing, 0, "{name}: {differing} voxels differ from CT1_UNC");
+        let differing = v
+            .data
+            .iter()
+            .zip(&reference.data)
+            .filter(|(a, b)| a != b)
+            .count();
+        assert_eq!(
+            differing, 0,
+            "{name}: {differing} voxels differ from CT1_UNC"
+        );
         assert_eq!(v.affine, reference.affine, "{name}");
     }
 }

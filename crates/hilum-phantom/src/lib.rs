@@ -108,7 +108,9 @@ struct Texture {
 impl Texture {
     fn new(rng: &mut Rng, lo: P3, hi: P3, step: f32) -> Self {
         let n = [0, 1, 2].map(|i| ((hi[i] - lo[i]) / step) as usize + 2);
-        let values = (0..n[0] * n[1] * n[2]).map(|_| rng.range(-1.0, 1.0)).collect();
+        let values = (0..n[0] * n[1] * n[2])
+            .map(|_| rng.range(-1.0, 1.0))
+            .collect();
         Self {
             origin: lo,
             step,
@@ -145,7 +147,11 @@ pub fn generate(spec: &PhantomSpec) -> Phantom {
     let z_extent = spec.slice_mm * (nz.max(2) - 1) as f64;
     // z = 0 is just above the lung apices; the scan extends downwards.
     let affine = Affine {
-        origin: [-spec.fov_mm / 2.0 + px / 2.0, -spec.fov_mm / 2.0 + px / 2.0 + 10.0, -z_extent + 20.0],
+        origin: [
+            -spec.fov_mm / 2.0 + px / 2.0,
+            -spec.fov_mm / 2.0 + px / 2.0 + 10.0,
+            -z_extent + 20.0,
+        ],
         col_step: [px, 0.0, 0.0],
         row_step: [0.0, px, 0.0],
         slice_step: [0.0, 0.0, spec.slice_mm],
@@ -154,37 +160,50 @@ pub fn generate(spec: &PhantomSpec) -> Phantom {
     let anatomy = Anatomy::new(&mut rng, z_extent as f32);
     let tubes = build_tubes(&anatomy, &mut rng);
     let nodules = place_nodules(&anatomy, &tubes, &mut rng, spec.nodules);
-    let texture = Texture::new(&mut rng, [-200.0, -200.0, -z_extent as f32], [200.0, 200.0, 40.0], 3.5);
-    let fine = Texture::new(&mut rng, [-200.0, -200.0, -z_extent as f32], [200.0, 200.0, 40.0], 1.6);
+    let texture = Texture::new(
+        &mut rng,
+        [-200.0, -200.0, -z_extent as f32],
+        [200.0, 200.0, 40.0],
+        3.5,
+    );
+    let fine = Texture::new(
+        &mut rng,
+        [-200.0, -200.0, -z_extent as f32],
+        [200.0, 200.0, 40.0],
+        1.6,
+    );
 
     let slice_len = nx * ny;
     let mut data = vec![0i16; slice_len * nz];
-    data.par_chunks_mut(slice_len).enumerate().for_each(|(k, out)| {
-        let z = affine.voxel_to_lps([0.0, 0.0, k as f64])[2] as f32;
-        let mut noise = Rng::stream(spec.seed, 1_000_000 + k as u64);
-        draw_slice(
-            &SliceContext {
-                anatomy: &anatomy,
-                tubes: &tubes,
-                nodules: &nodules,
-                texture: &texture,
-                fine: &fine,
-                affine: &affine,
-                dims: [nx, ny],
-                z,
-                edge: (0.6 * px as f32).max(0.35),
-            },
-            spec.noise_hu,
-            &mut noise,
-            out,
-        );
-    });
+    data.par_chunks_mut(slice_len)
+        .enumerate()
+        .for_each(|(k, out)| {
+            let z = affine.voxel_to_lps([0.0, 0.0, k as f64])[2] as f32;
+            let mut noise = Rng::stream(spec.seed, 1_000_000 + k as u64);
+            draw_slice(
+                &SliceContext {
+                    anatomy: &anatomy,
+                    tubes: &tubes,
+                    nodules: &nodules,
+                    texture: &texture,
+                    fine: &fine,
+                    affine: &affine,
+                    dims: [nx, ny],
+                    z,
+                    edge: (0.6 * px as f32).max(0.35),
+                },
+                spec.noise_hu,
+                &mut noise,
+                out,
+            );
+        });
     let volume = Volume {
         dims: spec.dims,
         affine,
         data,
     };
-    let (study_uid, series_uid, _) = generated_uids(&format!("hilum-phantom/{}/{nx}x{ny}x{nz}", spec.seed));
+    let (study_uid, series_uid, _) =
+        generated_uids(&format!("hilum-phantom/{}/{nx}x{ny}x{nz}", spec.seed));
     let truth = Truth {
         schema: "hilum.phantom-truth/1",
         seed: spec.seed,
@@ -212,10 +231,9 @@ fn round2(v: f64) -> f64 {
 
 fn truth_nodule(id: usize, n: &Nodule, volume: &Volume) -> TruthNodule {
     let c = n.center.map(f64::from);
-    let k = volume
-        .affine
-        .lps_to_voxel(c)
-        .map_or(0, |v| v[2].round().clamp(0.0, (volume.dims[2] - 1) as f64) as usize);
+    let k = volume.affine.lps_to_voxel(c).map_or(0, |v| {
+        v[2].round().clamp(0.0, (volume.dims[2] - 1) as f64) as usize
+    });
     TruthNodule {
         id,
         center_lps_mm: c.map(round2),
@@ -276,7 +294,9 @@ fn draw_slice(ctx: &SliceContext, noise_hu: f32, noise: &mut Rng, out: &mut [i16
                         + 22.0 * ctx.texture.at(p)
                         + 12.0 * ctx.fine.at(p);
                     let fissure = if lung.side < 0.0 && a.oblique_fissure(p) > 0.0 && y < 30.0 {
-                        a.oblique_fissure(p).abs().min(a.horizontal_fissure(p).abs())
+                        a.oblique_fissure(p)
+                            .abs()
+                            .min(a.horizontal_fissure(p).abs())
                     } else {
                         a.oblique_fissure(p).abs()
                     };
@@ -334,7 +354,11 @@ fn draw_slice(ctx: &SliceContext, noise_hu: f32, noise: &mut Rng, out: &mut [i16
 }
 
 /// Writes the phantom as a DICOM CT series plus `truth.json` into `dir`.
-pub fn write_phantom(phantom: &Phantom, dir: &Path, layout: FileLayout) -> std::io::Result<Vec<PathBuf>> {
+pub fn write_phantom(
+    phantom: &Phantom,
+    dir: &Path,
+    layout: FileLayout,
+) -> std::io::Result<Vec<PathBuf>> {
     let seed = phantom.spec.seed;
     let (_, _, frame_of_reference) =
         generated_uids(&format!("hilum-phantom/{seed}/{:?}", phantom.spec.dims));

@@ -95,7 +95,11 @@ impl Nodule {
         let [amp, ph1, ph2] = self.lobulation;
         let azimuth = d[1].atan2(d[0]);
         let elevation = d[2] / n;
-        self.radius * (1.0 + amp * ((3.0 * azimuth + ph1).sin() * (1.0 - elevation * elevation) + 0.5 * (2.0 * elevation + ph2).sin()))
+        self.radius
+            * (1.0
+                + amp
+                    * ((3.0 * azimuth + ph1).sin() * (1.0 - elevation * elevation)
+                        + 0.5 * (2.0 * elevation + ph2).sin()))
     }
     pub fn bounds(&self) -> (P3, P3) {
         let r = self.radius * 1.2 + 2.0;
@@ -108,7 +112,11 @@ impl Nodule {
 
 /// Rotates `dir` by `angle` towards a direction perpendicular to it, chosen by `spin`.
 fn branch(dir: P3, angle: f32, spin: f32) -> P3 {
-    let helper = if dir[2].abs() < 0.9 { [0.0, 0.0, 1.0] } else { [1.0, 0.0, 0.0] };
+    let helper = if dir[2].abs() < 0.9 {
+        [0.0, 0.0, 1.0]
+    } else {
+        [1.0, 0.0, 0.0]
+    };
     let u = unit(cross(dir, helper));
     let v = cross(dir, u);
     let perp = add(mul(u, spin.cos()), mul(v, spin.sin()));
@@ -142,7 +150,11 @@ impl TreeGrower<'_> {
                 let d = if attempt == 0 {
                     dir
                 } else {
-                    branch(dir, 0.25 * attempt as f32, rng.range(0.0, std::f32::consts::TAU))
+                    branch(
+                        dir,
+                        0.25 * attempt as f32,
+                        rng.range(0.0, std::f32::consts::TAU),
+                    )
                 };
                 let l = if attempt >= 4 { 0.5 * len } else { len };
                 let end = add(start, mul(d, l));
@@ -182,23 +194,71 @@ pub fn build_tubes(anatomy: &Anatomy, rng: &mut Rng) -> Vec<Tube> {
     let arch_z = anatomy.carina_z + 22.0;
     let aorta_y = anatomy.spine_y - 26.0;
     // Aorta: ascending, arch, descending beside the spine.
-    tubes.push(t([8.0, -22.0, heart_top - 20.0], [8.0, -22.0, arch_z], 15.0, 14.0, TubeKind::Vessel));
-    tubes.push(t([8.0, -22.0, arch_z], [20.0, 12.0, arch_z + 10.0], 14.0, 13.0, TubeKind::Vessel));
-    tubes.push(t([20.0, 12.0, arch_z + 10.0], [24.0, aorta_y, arch_z], 13.0, 12.5, TubeKind::Vessel));
-    tubes.push(t([24.0, aorta_y, arch_z], [20.0, aorta_y - 4.0, anatomy.base_z - 60.0], 12.5, 11.0, TubeKind::Vessel));
+    tubes.push(t(
+        [8.0, -22.0, heart_top - 20.0],
+        [8.0, -22.0, arch_z],
+        15.0,
+        14.0,
+        TubeKind::Vessel,
+    ));
+    tubes.push(t(
+        [8.0, -22.0, arch_z],
+        [20.0, 12.0, arch_z + 10.0],
+        14.0,
+        13.0,
+        TubeKind::Vessel,
+    ));
+    tubes.push(t(
+        [20.0, 12.0, arch_z + 10.0],
+        [24.0, aorta_y, arch_z],
+        13.0,
+        12.5,
+        TubeKind::Vessel,
+    ));
+    tubes.push(t(
+        [24.0, aorta_y, arch_z],
+        [20.0, aorta_y - 4.0, anatomy.base_z - 60.0],
+        12.5,
+        11.0,
+        TubeKind::Vessel,
+    ));
     // Superior vena cava.
-    tubes.push(t([-22.0, -18.0, anatomy.apex_z + 10.0], [-22.0, -16.0, heart_top - 10.0], 10.0, 10.0, TubeKind::Vessel));
+    tubes.push(t(
+        [-22.0, -18.0, anatomy.apex_z + 10.0],
+        [-22.0, -16.0, heart_top - 10.0],
+        10.0,
+        10.0,
+        TubeKind::Vessel,
+    ));
     // Trachea and main bronchi.
-    tubes.push(t([0.0, -14.0, anatomy.apex_z + 40.0], [0.0, -2.0, anatomy.carina_z], 9.5, 9.0, TubeKind::Airway));
+    tubes.push(t(
+        [0.0, -14.0, anatomy.apex_z + 40.0],
+        [0.0, -2.0, anatomy.carina_z],
+        9.5,
+        9.0,
+        TubeKind::Airway,
+    ));
 
     for (i, lung) in anatomy.lungs.iter().enumerate() {
         let s = lung.side;
         let hilum = [s * 46.0, 2.0, anatomy.hilum_z];
         let mut rng = Rng::stream(rng.next_u64(), i as u64);
         // Pulmonary artery from the trunk to the hilum.
-        tubes.push(t([4.0, -30.0, heart_top], hilum, 11.0, 8.0, TubeKind::Vessel));
+        tubes.push(t(
+            [4.0, -30.0, heart_top],
+            hilum,
+            11.0,
+            8.0,
+            TubeKind::Vessel,
+        ));
         let bronchus = [s * 38.0, 8.0, anatomy.hilum_z + 8.0];
-        tubes.push(t([0.0, -2.0, anatomy.carina_z], bronchus, 6.5, 5.5, TubeKind::Airway));
+        tubes.push(t(
+            [0.0, -2.0, anatomy.carina_z],
+            bronchus,
+            6.5,
+            5.5,
+            TubeKind::Airway,
+        ));
 
         let roots: [P3; 7] = [
             [0.25 * s, 0.1, 1.0],
@@ -235,8 +295,20 @@ pub fn build_tubes(anatomy: &Anatomy, rng: &mut Rng) -> Vec<Tube> {
             let d = unit(root);
             arteries.grow(&mut rng, hilum, add(hilum, mul(d, 4.0)), d, 4.5);
             let dv = unit(add(root, [0.0, 0.2, -0.2]));
-            veins.grow(&mut rng, vein_origin, add(vein_origin, mul(dv, 4.0)), dv, 4.2);
-            airways.grow(&mut rng, bronchus, add(bronchus, mul(d, 3.0)), unit(add(d, [0.0, 0.15, 0.0])), 3.8);
+            veins.grow(
+                &mut rng,
+                vein_origin,
+                add(vein_origin, mul(dv, 4.0)),
+                dv,
+                4.2,
+            );
+            airways.grow(
+                &mut rng,
+                bronchus,
+                add(bronchus, mul(d, 3.0)),
+                unit(add(d, [0.0, 0.15, 0.0])),
+                3.8,
+            );
         }
         tubes.extend(arteries.tubes);
         tubes.extend(veins.tubes);
@@ -277,7 +349,12 @@ fn draw_kind(rng: &mut Rng) -> (NoduleKind, f32) {
 
 /// Places `count` nodules in the lungs: free in the parenchyma, touching the
 /// pleura, or abutting a vessel. Nodules keep 5 mm apart.
-pub fn place_nodules(anatomy: &Anatomy, tubes: &[Tube], rng: &mut Rng, count: usize) -> Vec<Nodule> {
+pub fn place_nodules(
+    anatomy: &Anatomy,
+    tubes: &[Tube],
+    rng: &mut Rng,
+    count: usize,
+) -> Vec<Nodule> {
     let mut nodules: Vec<Nodule> = Vec::new();
     let lung_vessels: Vec<&Tube> = tubes
         .iter()
@@ -321,17 +398,31 @@ pub fn place_nodules(anatomy: &Anatomy, tubes: &[Tube], rng: &mut Rng, count: us
                 let v = lung_vessels[rng.below(lung_vessels.len())];
                 let axis = unit(sub(v.b, v.a));
                 let on_axis = add(v.a, mul(sub(v.b, v.a), rng.range(0.2, 0.8)));
-                let perp = branch(axis, std::f32::consts::FRAC_PI_2, rng.range(0.0, 6.28));
+                let perp = branch(
+                    axis,
+                    std::f32::consts::FRAC_PI_2,
+                    rng.range(0.0, std::f32::consts::TAU),
+                );
                 let c = add(on_axis, mul(perp, v.ra + 0.6 * radius));
-                anatomy.lung_at(c).filter(|l| anatomy.lung_depth(l, c) > 0.6 * radius).map(|_| c)
+                anatomy
+                    .lung_at(c)
+                    .filter(|l| anatomy.lung_depth(l, c) > 0.6 * radius)
+                    .map(|_| c)
             }
             Attachment::Vessel => None,
         };
         let Some(center) = candidate else { continue };
-        let Some(host) = anatomy.lung_at(center).or(Some(&lung)).filter(|l| anatomy.lung_depth(l, center) > -radius) else {
+        let Some(host) = anatomy
+            .lung_at(center)
+            .or(Some(&lung))
+            .filter(|l| anatomy.lung_depth(l, center) > -radius)
+        else {
             continue;
         };
-        if nodules.iter().any(|n| dist(n.center, center) < n.radius + radius + 5.0) {
+        if nodules
+            .iter()
+            .any(|n| dist(n.center, center) < n.radius + radius + 5.0)
+        {
             continue;
         }
         let hu = match kind {
@@ -352,7 +443,11 @@ pub fn place_nodules(anatomy: &Anatomy, tubes: &[Tube], rng: &mut Rng, count: us
             lobe: anatomy.lobe(host, center),
             attachment,
             hu,
-            lobulation: [rng.range(0.0, 0.07), rng.range(0.0, 6.28), rng.range(0.0, 6.28)],
+            lobulation: [
+                rng.range(0.0, 0.07),
+                rng.range(0.0, std::f32::consts::TAU),
+                rng.range(0.0, std::f32::consts::TAU),
+            ],
         });
     }
     nodules
@@ -388,9 +483,15 @@ mod tests {
         let mut rng = Rng::new(1);
         let anatomy = Anatomy::new(&mut rng, 299.0);
         let tubes = build_tubes(&anatomy, &mut rng);
-        let vessels: Vec<&Tube> = tubes.iter().filter(|t| t.kind == TubeKind::Vessel).collect();
+        let vessels: Vec<&Tube> = tubes
+            .iter()
+            .filter(|t| t.kind == TubeKind::Vessel)
+            .collect();
         assert!(vessels.len() > 3000, "{} vessel segments", vessels.len());
-        let inside = vessels.iter().filter(|t| anatomy.max_lung_depth(t.b) > 0.0).count();
+        let inside = vessels
+            .iter()
+            .filter(|t| anatomy.max_lung_depth(t.b) > 0.0)
+            .count();
         assert!(inside as f64 > 0.95 * vessels.len() as f64);
         let mean_radius = |near: f32, far: f32| {
             let picked: Vec<f32> = vessels
@@ -405,7 +506,12 @@ mod tests {
             picked.iter().sum::<f32>() / picked.len().max(1) as f32
         };
         let (central, peripheral) = (mean_radius(0.0, 40.0), mean_radius(90.0, 400.0));
-        assert!(central > 2.0 * peripheral, "central {central} mm, peripheral {peripheral} mm");
-        assert!(tubes.iter().any(|t| t.kind == TubeKind::Airway && t.ra < 2.0));
+        assert!(
+            central > 2.0 * peripheral,
+            "central {central} mm, peripheral {peripheral} mm"
+        );
+        assert!(tubes
+            .iter()
+            .any(|t| t.kind == TubeKind::Airway && t.ra < 2.0));
     }
 }

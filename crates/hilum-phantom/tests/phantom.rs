@@ -16,7 +16,10 @@ fn spec(seed: u64) -> PhantomSpec {
 #[test]
 fn same_seed_same_voxels_whatever_the_thread_count() {
     let a = generate(&spec(7));
-    let single = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let single = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
     let b = single.install(|| generate(&spec(7)));
     assert_eq!(a.volume.data, b.volume.data);
     assert_eq!(a.truth.nodules.len(), b.truth.nodules.len());
@@ -28,7 +31,8 @@ fn same_seed_same_voxels_whatever_the_thread_count() {
 fn looks_like_a_chest() {
     let p = generate(&spec(1));
     let n = p.volume.data.len() as f64;
-    let frac = |lo: i16, hi: i16| p.volume.data.iter().filter(|&&v| v >= lo && v < hi).count() as f64 / n;
+    let frac =
+        |lo: i16, hi: i16| p.volume.data.iter().filter(|&&v| v >= lo && v < hi).count() as f64 / n;
     let lung = frac(-950, -700);
     let soft = frac(-150, 150);
     let bone = frac(300, 3072);
@@ -45,7 +49,11 @@ fn looks_like_a_chest() {
             for i in 0..nx {
                 let v = p.volume.get(i, j, k);
                 if (-950..-700).contains(&v) {
-                    if i < nx / 2 { right += 1 } else { left += 1 }
+                    if i < nx / 2 {
+                        right += 1
+                    } else {
+                        left += 1
+                    }
                 }
             }
         }
@@ -60,7 +68,10 @@ fn nodules_cover_every_kind_size_and_attachment() {
     let mut attachments = HashSet::new();
     let (mut smallest, mut largest) = (f64::MAX, 0f64);
     for seed in 1..=6 {
-        let p = generate(&PhantomSpec { nodules: 10, ..spec(seed) });
+        let p = generate(&PhantomSpec {
+            nodules: 10,
+            ..spec(seed)
+        });
         assert_eq!(p.truth.nodules.len(), 10, "seed {seed}");
         for n in &p.truth.nodules {
             kinds.insert(n.kind);
@@ -74,12 +85,20 @@ fn nodules_cover_every_kind_size_and_attachment() {
         }
     }
     assert_eq!(kinds.len(), 4, "{kinds:?}");
-    assert!(attachments.contains(&Some("pleura")) && attachments.contains(&Some("vessel")) && attachments.contains(&None));
+    assert!(
+        attachments.contains(&Some("pleura"))
+            && attachments.contains(&Some("vessel"))
+            && attachments.contains(&None)
+    );
     assert!(smallest < 5.0 && largest > 15.0, "{smallest}–{largest} mm");
 }
 
 fn tool(name: &str) -> Command {
-    let found = Command::new("sh").arg("-c").arg(format!("command -v {name}")).output().unwrap();
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {name}"))
+        .output()
+        .unwrap();
     assert!(
         found.status.success(),
         "{name} not found: install dcmtk and dicom3tools (`cargo xtask test` does)"
@@ -89,19 +108,41 @@ fn tool(name: &str) -> Command {
 
 #[test]
 fn files_pass_dcmdump_and_dciodvfy() {
-    let p = generate(&PhantomSpec { dims: [64, 64, 6], ..spec(2) });
+    let p = generate(&PhantomSpec {
+        dims: [64, 64, 6],
+        ..spec(2)
+    });
     let dir = tempfile::tempdir().unwrap();
     let files = write_phantom(&p, dir.path(), FileLayout::SingleFrame).unwrap();
     for f in [&files[0], &files[5]] {
         let dump = tool("dcmdump").arg(f).output().unwrap();
-        assert!(dump.status.success(), "dcmdump: {}", String::from_utf8_lossy(&dump.stderr));
+        assert!(
+            dump.status.success(),
+            "dcmdump: {}",
+            String::from_utf8_lossy(&dump.stderr)
+        );
         let text = String::from_utf8_lossy(&dump.stdout);
         assert!(text.contains("CTImageStorage"), "{text}");
         assert!(text.contains("PHANTOM^SEED 2"));
         let check = tool("dciodvfy").arg(f).output().unwrap();
-        let report = format!("{}{}", String::from_utf8_lossy(&check.stdout), String::from_utf8_lossy(&check.stderr));
-        assert!(report.contains("CTImage"), "dciodvfy did not recognise a CT image: {report}");
-        let problems: Vec<&str> = report.lines().filter(|l| l.starts_with("Error") || l.starts_with("Warning")).collect();
-        assert!(problems.is_empty(), "dciodvfy on {}:\n{}", f.display(), problems.join("\n"));
+        let report = format!(
+            "{}{}",
+            String::from_utf8_lossy(&check.stdout),
+            String::from_utf8_lossy(&check.stderr)
+        );
+        assert!(
+            report.contains("CTImage"),
+            "dciodvfy did not recognise a CT image: {report}"
+        );
+        let problems: Vec<&str> = report
+            .lines()
+            .filter(|l| l.starts_with("Error") || l.starts_with("Warning"))
+            .collect();
+        assert!(
+            problems.is_empty(),
+            "dciodvfy on {}:\n{}",
+            f.display(),
+            problems.join("\n")
+        );
     }
 }

@@ -68,7 +68,10 @@ fn slices_are_ordered_by_position_not_by_name() {
     let files = write_phantom(&phantom, dir.path(), FileLayout::SingleFrame).unwrap();
     // Scramble the names: the file order says nothing about the slice order now.
     for (i, f) in files.iter().enumerate() {
-        let scrambled = dir.path().join(format!("{:08x}", (i as u64 * 2_654_435_761) % 4_294_967_291));
+        let scrambled = dir.path().join(format!(
+            "{:08x}",
+            (i as u64 * 2_654_435_761) % 4_294_967_291
+        ));
         std::fs::rename(f, scrambled).unwrap();
     }
     let loaded = load_only_series(dir.path());
@@ -135,7 +138,11 @@ fn oblique_tilted_stack_keeps_its_affine() {
 
 /// Median HU of the 3×3 in-plane neighbourhood of the voxel nearest `lps`.
 fn hu_at(v: &Volume, lps: [f64; 3]) -> i16 {
-    let ijk = v.affine.lps_to_voxel(lps).unwrap().map(|x| x.round() as isize);
+    let ijk = v
+        .affine
+        .lps_to_voxel(lps)
+        .unwrap()
+        .map(|x| x.round() as isize);
     let mut values = Vec::new();
     for dj in -1..=1 {
         for di in -1..=1 {
@@ -159,12 +166,18 @@ fn truth_centres_land_on_nodule_tissue_after_reloading() {
     write_phantom(&phantom, dir.path(), FileLayout::SingleFrame).unwrap();
     let loaded = load_only_series(dir.path());
     let truth: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("truth.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("truth.json")).unwrap())
+            .unwrap();
     let nodules = truth["nodules"].as_array().unwrap();
     assert_eq!(nodules.len(), 12);
     let mut checked = 0;
     for (n, t) in nodules.iter().zip(&phantom.truth.nodules) {
-        let c: Vec<f64> = n["center_lps_mm"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+        let c: Vec<f64> = n["center_lps_mm"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
         let d = n["diameter_mm"].as_f64().unwrap();
         if d < 8.0 {
             continue;
@@ -176,7 +189,9 @@ fn truth_centres_land_on_nodule_tissue_after_reloading() {
                 assert!(hu > -250, "nodule {}: {hu} HU at its centre", t.id)
             }
             NoduleKind::Calcified => assert!(hu > 150, "nodule {}: {hu} HU", t.id),
-            NoduleKind::GroundGlass => assert!((-800..-200).contains(&hu), "nodule {}: {hu} HU", t.id),
+            NoduleKind::GroundGlass => {
+                assert!((-800..-200).contains(&hu), "nodule {}: {hu} HU", t.id)
+            }
             _ => continue,
         }
         checked += 1;

@@ -1,0 +1,154 @@
+//! `./x bench load PATH`: Hilum against a pydicom + numpy reference and the I/O
+//! floor, in one run on a warm page cache, plus peak memory of a real load.
+
+use crate::{build_hilum, root, setup};
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+fn python_has_pydicom() -> bool {
+    Command::new("python3")
+        .args(["-c", "import pydicom, numpy"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn ensure_pydicom() -> Result<()> {
+    if python_has_pydicom() {
+        return Ok(());
+    }
+    eprintln!("==> installing pydicom and numpy for the reference loader");
+    let pip = Command::new("python3")
+        .args(["-m", "pip", "install", "--quiet", "pydicom", "numpy"])
+        .status();
+    if !pip.is_ok_and(|s| s.success()) {
+        setup::apt_install(
+            &["python3-pydicom", "python3-numpy"],
+            "the pydicom reference loader",
+        )?;
+    }
+    Ok(())
+}
+
+/// Runs a command to completion and returns (stdout, peak resident set in bytes).
+fn run_measured(cmd: &mut Command) -> Result<(String, u64)> {
+    let child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let pid = child.id() as libc::pid_t;
+    let mut stdout = child.stdout.context("stdout")?;
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut out)?;
+    let mut status = 0;
+    // SAFETY: plain zeroed C struct, filled in by wait4 for our own child.
+    #[allow(unsafe_code)]
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        if libc::wait4(pid, &mut status, 0, &mut usage) < 0 {
+            bail!("wait4 failed");
+        }
+        usage
+    };
+    Ok((out, usage.ru_maxrss as u64 * 1024))
+}
+
+fn mb(bytes: f64) -> String {
+    format!("{:.1} MB", bytes / 1e6)
+}
+
+pub fn load(path: &Path) -> Result<()> {
+    let hilum = build_hilum()?;
+    ensure_pydicom()?;
+    let path = std::fs::canonicalize(path).with_context(|| format!("{}", path.display()))?;
+
+    eprintln!("==> timing Hilum and the I/O floor (in one process)");
+    let out = Command::new(&hilum).arg("bench-load").arg(&path).output()?;
+    if !out.status.success() {
+        bail!("hilum bench-load: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let h: Value = serde_json::from_slice(&out.stdout)?;
+    eprintln!("==> timing the pydicom + numpy reference");
+    let out = Command::new("python3")
+        .arg(root().join("xtask/bench/pydicom_load.py"))
+        .arg(&path)
+        .arg("5")
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "pydicom reference: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let py: Value = serde_json::from_slice(&out.stdout)?;
+
+    eprintln!("==> measuring peak memory of `hilum info` with and without --load");
+    let (_, index_rss) = run_measured(Command::new(&hilum).arg("info").arg(&path))?;
+    let (_, load_rss) = run_measured(Command::new(&hilum).arg("info").arg(&path).arg("--load"))?;
+
+    let ms = |v: &Value, k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+    let hilum_best = ms(&h["hilum_load"], "best_ms");
+    let floor_best = ms(&h["io_floor"], "best_ms");
+    let py_best = ms(&py, "best_ms");
+    let dims = &h["dims"];
+    let volume = h["volume_bytes"].as_f64().unwrap_or(f64::NAN);
+    println!(
+        "\nLoad benchmark: {}\n{} files, {}, volume {}×{}×{} ({} as i16), {} threads, warm page cache\n",
+        path.display(),
+        h["files"],
+        mb(h["bytes"].as_f64().unwrap_or(0.0)),
+        dims[0],
+        dims[1],
+        dims[2],
+        mb(volume),
+        h["threads"]
+    );
+    println!("| method | best ms | median ms | time ÷ Hilum |");
+    println!("|---|---:|---:|---:|");
+    let row = |name: &str, v: &Value| {
+        println!(
+            "| {name} | {:.1} | {:.1} | {:.2}× |",
+            ms(v, "best_ms"),
+            ms(v, "median_ms"),
+            ms(v, "best_ms") / hilum_best
+        )
+    };
+    row(
+        "I/O floor: read every file's bytes into a reused buffer (same threads)",
+        &h["io_floor"],
+    );
+    row(
+        "I/O into fresh memory: read every file's bytes into one new buffer",
+        &h["io_into_fresh_memory"],
+    );
+    row("Hilum: index headers + load to HU volume", &h["hilum_load"]);
+    row("  of which: index headers", &h["index_only"]);
+    row("  of which: decode into the volume", &h["decode_only"]);
+    row("pydicom + numpy: read, sort, stack, rescale", &py);
+    let speedup = py_best / hilum_best;
+    let over_floor = hilum_best / floor_best;
+    let over_fresh = hilum_best / ms(&h["io_into_fresh_memory"], "best_ms");
+    let verdict = |ok: bool| if ok { "PASS" } else { "FAIL" };
+    println!(
+        "\nHilum vs pydicom: {speedup:.1}× faster (target ≥ 3×): {}",
+        verdict(speedup >= 3.0)
+    );
+    println!(
+        "Hilum vs I/O floor: {over_floor:.2}× the floor (target ≤ 2×): {}",
+        verdict(over_floor <= 2.0)
+    );
+    println!(
+        "Hilum vs reading into fresh memory: {over_fresh:.2}× (the page zeroing every new volume pays is in both)"
+    );
+    let extra = load_rss.saturating_sub(index_rss) as f64;
+    println!(
+        "Peak memory: `hilum info` {} (the constant), `hilum info --load` {}; the load adds {} = {:.2}× the volume (target ≤ 1.3×): {}",
+        mb(index_rss as f64),
+        mb(load_rss as f64),
+        mb(extra),
+        extra / volume,
+        verdict(extra / volume <= 1.3)
+    );
+    Ok(())
+}

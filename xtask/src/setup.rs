@@ -1,0 +1,70 @@
+//! System packages: installed with apt when running as root and missing,
+//! otherwise named so the user can install them.
+
+use anyhow::{bail, Result};
+use std::process::Command;
+
+/// (command that proves the package is there, Debian package, why)
+const NEEDED: &[(&str, &str, &str)] = &[
+    ("cmake", "cmake", "builds CharLS, the JPEG-LS codec"),
+    ("c++", "g++", "compiles CharLS"),
+    (
+        "dcmdump",
+        "dcmtk",
+        "DCMTK validates the DICOM files Hilum writes",
+    ),
+    (
+        "dciodvfy",
+        "dicom3tools",
+        "dciodvfy checks written objects against the IODs",
+    ),
+];
+
+fn has(command: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {command}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+pub fn apt_install(packages: &[&str], why: &str) -> Result<()> {
+    if !is_root() {
+        bail!(
+            "missing {} ({why}); install with: sudo apt-get install {}",
+            packages.join(" "),
+            packages.join(" ")
+        );
+    }
+    eprintln!("==> apt-get install {} ({why})", packages.join(" "));
+    let quiet = |c: &mut Command| c.env("DEBIAN_FRONTEND", "noninteractive").status();
+    if !quiet(Command::new("apt-get").args(["update", "-qq"]))?.success() {
+        bail!("apt-get update failed");
+    }
+    if !quiet(
+        Command::new("apt-get")
+            .args(["install", "-y", "-qq"])
+            .args(packages),
+    )?
+    .success()
+    {
+        bail!("apt-get install {} failed", packages.join(" "));
+    }
+    Ok(())
+}
+
+pub fn system_packages() -> Result<()> {
+    let missing: Vec<_> = NEEDED.iter().filter(|(cmd, _, _)| !has(cmd)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let packages: Vec<&str> = missing.iter().map(|(_, p, _)| *p).collect();
+    let why: Vec<&str> = missing.iter().map(|(_, _, w)| *w).collect();
+    apt_install(&packages, &why.join("; "))
+}
