@@ -180,18 +180,24 @@ mod tests {
     fn accepts_consistent_lengths_and_sequences() {
         // (0010,0010) PN "AB", an undefined-length SQ with one defined item, pixel data.
         let mut ds = vec![0x10, 0x00, 0x10, 0x00, b'P', b'N', 2, 0, b'A', b'B'];
-        ds.extend_from_slice(&[0x08, 0x00, 0x15, 0x11, b'S', b'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]);
+        ds.extend_from_slice(&[
+            0x08, 0x00, 0x15, 0x11, b'S', b'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+        ]);
         ds.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 10, 0, 0, 0]);
         ds.extend_from_slice(&[0x08, 0x00, 0x50, 0x11, b'U', b'I', 2, 0, b'1', 0]);
         ds.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
-        ds.extend_from_slice(&[0xE0, 0x7F, 0x10, 0x00, b'O', b'W', 0, 0, 4, 0, 0, 0, 1, 2, 3, 4]);
+        ds.extend_from_slice(&[
+            0xE0, 0x7F, 0x10, 0x00, b'O', b'W', 0, 0, 4, 0, 0, 0, 1, 2, 3, 4,
+        ]);
         let f = file(&ds, "1.2.840.10008.1.2.1");
         assert_eq!(check_declared_lengths(&f, f.len()), Ok(()));
     }
 
     #[test]
     fn rejects_a_length_past_the_end() {
-        let ds = [0x10, 0x00, 0x10, 0x00, b'O', b'B', 0, 0, 0xF0, 0xFF, 0xFF, 0x7F, 1, 2];
+        let ds = [
+            0x10, 0x00, 0x10, 0x00, b'O', b'B', 0, 0, 0xF0, 0xFF, 0xFF, 0x7F, 1, 2,
+        ];
         let f = file(&ds, "1.2.840.10008.1.2.1");
         let e = check_declared_lengths(&f, f.len()).unwrap_err();
         assert!(e.contains("(0010,0010)"), "{e}");

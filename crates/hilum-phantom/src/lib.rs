@@ -190,6 +190,7 @@ pub fn generate(spec: &PhantomSpec) -> Phantom {
                     affine: &affine,
                     dims: [nx, ny],
                     z,
+                    depths: [-1.0, 0.0, 1.0].map(|d| d * spec.slice_mm as f32 / 3.0),
                     edge: (0.6 * px as f32).max(0.35),
                 },
                 spec.noise_hu,
@@ -264,6 +265,8 @@ struct SliceContext<'a> {
     affine: &'a Affine,
     dims: [usize; 2],
     z: f32,
+    /// Depths (mm) sampled across the slice thickness for partial-volume averaging.
+    depths: [f32; 3],
     edge: f32,
 }
 
@@ -318,37 +321,61 @@ fn draw_slice(ctx: &SliceContext, noise_hu: f32, noise: &mut Rng, out: &mut [i16
         let j1 = (((hi[1] - y0) / py).ceil().max(0.0) as usize).min(ny.saturating_sub(1));
         (i0, i1, j0, j1)
     };
+    // Small structures are averaged over the slice thickness (partial volume):
+    // a 2 mm vessel in a 2.5 mm slice is fainter than in a 0.625 mm one.
+    let (z_lo, z_hi) = (ctx.z + ctx.depths[0], ctx.z + ctx.depths[2]);
+    let average = |under: f32, i: usize, j: usize, draw: &dyn Fn([f32; 3], f32) -> f32| {
+        let sum: f32 = ctx
+            .depths
+            .iter()
+            .map(|d| draw([x0 + i as f32 * px, y0 + j as f32 * py, ctx.z + d], under))
+            .sum();
+        sum / ctx.depths.len() as f32
+    };
     for tube in ctx.tubes {
         let (lo, hi) = tube.bounds();
-        if ctx.z < lo[2] || ctx.z > hi[2] {
+        if z_hi < lo[2] || z_lo > hi[2] {
             continue;
         }
         let (i0, i1, j0, j1) = pixel_range(lo, hi);
         for j in j0..=j1 {
             for i in i0..=i1 {
-                let p = [x0 + i as f32 * px, y0 + j as f32 * py, ctx.z];
                 let v = &mut values[i + nx * j];
-                *v = draw_tube(tube, p, *v, ctx.edge);
+                *v = average(*v, i, j, &|p, under| draw_tube(tube, p, under, ctx.edge));
             }
         }
     }
     for n in ctx.nodules {
         let (lo, hi) = n.bounds();
-        if ctx.z < lo[2] || ctx.z > hi[2] {
+        if z_hi < lo[2] || z_lo > hi[2] {
             continue;
         }
         let (i0, i1, j0, j1) = pixel_range(lo, hi);
         for j in j0..=j1 {
             for i in i0..=i1 {
-                let p = [x0 + i as f32 * px, y0 + j as f32 * py, ctx.z];
                 let v = &mut values[i + nx * j];
-                *v = draw_nodule(n, p, *v, ctx.edge, ctx.fine.at(p));
+                *v = average(*v, i, j, &|p, under| {
+                    draw_nodule(n, p, under, ctx.edge, ctx.fine.at(p))
+                });
             }
         }
     }
 
-    for (o, v) in out.iter_mut().zip(values) {
-        let noisy = v + noise_hu * noise.normal();
+    // CT noise is spatially correlated: white noise smoothed by a separable
+    // [¼ ½ ¼] kernel, rescaled (÷ 0.375) to keep the requested standard deviation.
+    let white: Vec<f32> = (0..nx * ny).map(|_| noise.normal()).collect();
+    let smooth = |a: &[f32], i: usize, j: usize, di: usize, dj: usize| {
+        let at = |ii: usize, jj: usize| a[ii.min(nx - 1) + nx * jj.min(ny - 1)];
+        0.25 * at(i.saturating_sub(di), j.saturating_sub(dj))
+            + 0.5 * at(i, j)
+            + 0.25 * at(i + di, j + dj)
+    };
+    let rows: Vec<f32> = (0..nx * ny)
+        .map(|n| smooth(&white, n % nx, n / nx, 1, 0))
+        .collect();
+    for (n, (o, v)) in out.iter_mut().zip(values).enumerate() {
+        let correlated = smooth(&rows, n % nx, n / nx, 0, 1) / 0.375;
+        let noisy = v + noise_hu * correlated;
         *o = noisy.round().clamp(-1024.0, 3071.0) as i16;
     }
 }
