@@ -59,10 +59,7 @@ fn time(repeat: usize, mut f: impl FnMut()) -> Timing {
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let index = index_path(&args.path, &|_, _| {});
     let series = index
-        .studies
-        .iter()
-        .flat_map(|s| &s.series)
-        .find(|s| s.is_image_series())
+        .first_image_series()
         .ok_or_else(|| anyhow::anyhow!("{}: no image series", args.path.display()))?;
     let files: Vec<PathBuf> = series.image_files().map(|f| f.path.clone()).collect();
     let bytes: u64 = series.image_files().map(|f| f.file_len).sum();
@@ -95,12 +92,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     });
     let hilum_load = time(args.repeat, || {
         let index = index_path(&args.path, &|_, _| {});
-        let series = index
-            .studies
-            .iter()
-            .flat_map(|s| &s.series)
-            .find(|s| s.is_image_series())
-            .expect("indexed above");
+        let series = index.first_image_series().expect("indexed above");
         std::hint::black_box(load_series(series).expect("loaded above"));
     });
     let index_only = time(args.repeat, || {

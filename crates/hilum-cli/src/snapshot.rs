@@ -84,10 +84,7 @@ pub fn render_views(
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let index = index_path(&args.path, &|_, _| {});
     let series = index
-        .studies
-        .iter()
-        .flat_map(|s| &s.series)
-        .find(|s| s.is_image_series())
+        .first_image_series()
         .ok_or_else(|| anyhow::anyhow!("{}: no image series found", args.path.display()))?;
     let loaded = load_series(series)?;
     for p in render_views(&loaded.volume, &args.out, args.level, args.width, &args.at)? {

@@ -62,6 +62,16 @@ impl Series {
     }
 }
 
+impl Index {
+    /// The first series with images, in study date and series number order.
+    pub fn first_image_series(&self) -> Option<&Series> {
+        self.studies
+            .iter()
+            .flat_map(|s| &s.series)
+            .find(|s| s.is_image_series())
+    }
+}
+
 /// Lists the candidate files under `path` (or `path` itself), sorted.
 fn candidate_files(path: &Path, errors: &mut Vec<FileError>) -> Vec<PathBuf> {
     if path.is_file() {

@@ -324,41 +324,33 @@ fn draw_slice(ctx: &SliceContext, noise_hu: f32, noise: &mut Rng, out: &mut [i16
     // Small structures are averaged over the slice thickness (partial volume):
     // a 2 mm vessel in a 2.5 mm slice is fainter than in a 0.625 mm one.
     let (z_lo, z_hi) = (ctx.z + ctx.depths[0], ctx.z + ctx.depths[2]);
-    let average = |under: f32, i: usize, j: usize, draw: &dyn Fn([f32; 3], f32) -> f32| {
-        let sum: f32 = ctx
-            .depths
-            .iter()
-            .map(|d| draw([x0 + i as f32 * px, y0 + j as f32 * py, ctx.z + d], under))
-            .sum();
-        sum / ctx.depths.len() as f32
+    // Draws one primitive over its bounding box, averaging the depths.
+    let mut overlay = |(lo, hi): (P3, P3), draw: &dyn Fn(P3, f32) -> f32| {
+        if z_hi < lo[2] || z_lo > hi[2] {
+            return;
+        }
+        let (i0, i1, j0, j1) = pixel_range(lo, hi);
+        for j in j0..=j1 {
+            for i in i0..=i1 {
+                let under = values[i + nx * j];
+                let sum: f32 = ctx
+                    .depths
+                    .iter()
+                    .map(|d| draw([x0 + i as f32 * px, y0 + j as f32 * py, ctx.z + d], under))
+                    .sum();
+                values[i + nx * j] = sum / ctx.depths.len() as f32;
+            }
+        }
     };
     for tube in ctx.tubes {
-        let (lo, hi) = tube.bounds();
-        if z_hi < lo[2] || z_lo > hi[2] {
-            continue;
-        }
-        let (i0, i1, j0, j1) = pixel_range(lo, hi);
-        for j in j0..=j1 {
-            for i in i0..=i1 {
-                let v = &mut values[i + nx * j];
-                *v = average(*v, i, j, &|p, under| draw_tube(tube, p, under, ctx.edge));
-            }
-        }
+        overlay(tube.bounds(), &|p, under| {
+            draw_tube(tube, p, under, ctx.edge)
+        });
     }
     for n in ctx.nodules {
-        let (lo, hi) = n.bounds();
-        if z_hi < lo[2] || z_lo > hi[2] {
-            continue;
-        }
-        let (i0, i1, j0, j1) = pixel_range(lo, hi);
-        for j in j0..=j1 {
-            for i in i0..=i1 {
-                let v = &mut values[i + nx * j];
-                *v = average(*v, i, j, &|p, under| {
-                    draw_nodule(n, p, under, ctx.edge, ctx.fine.at(p))
-                });
-            }
-        }
+        overlay(n.bounds(), &|p, under| {
+            draw_nodule(n, p, under, ctx.edge, ctx.fine.at(p))
+        });
     }
 
     // CT noise is spatially correlated: white noise smoothed by a separable
