@@ -6,6 +6,7 @@
 
 mod bench;
 mod info;
+mod lidc;
 mod phantom;
 mod progress;
 mod snapshot;
@@ -32,6 +33,8 @@ enum Command {
     Phantom(phantom::Args),
     /// Render PNG views (axial, coronal, sagittal) of the first CT series under PATH.
     Snapshot(snapshot::Args),
+    /// Print the reader consensus (LUNA16 rules) of an LIDC-IDRI scan folder.
+    LidcTruth(lidc::Args),
     /// Time loading against the I/O floor (used by `cargo xtask bench load`).
     #[command(hide = true)]
     BenchLoad(bench::Args),
@@ -72,6 +75,7 @@ fn main() -> ExitCode {
         Command::Phantom(args) => phantom::run(args),
         Command::Snapshot(args) => snapshot::run(args),
         Command::BenchLoad(args) => bench::run(args),
+        Command::LidcTruth(args) => lidc::run(args),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -7,10 +7,12 @@
 
 pub mod findings;
 pub mod geometry;
+pub mod lung_rads;
 pub mod slice_stack;
 pub mod volume;
 
 pub use findings::{Lobe, NoduleKind};
 pub use geometry::{Affine, Vec3};
+pub use lung_rads::{categorize, study_category, LungRads};
 pub use slice_stack::{analyse_stack, GeometryProblem, Severity, SliceGeometry, StackLayout};
 pub use volume::{HuStats, Volume};
