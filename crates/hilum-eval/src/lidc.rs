@@ -18,6 +18,13 @@ pub struct ReaderMark {
     pub is_nodule: bool,
 }
 
+/// One outlined slice of a reader's nodule.
+struct Outline {
+    centroid: [f64; 2],
+    z: f64,
+    area_mm2: f64,
+}
+
 fn child<'a>(n: roxmltree::Node<'a, 'a>, name: &str) -> Option<roxmltree::Node<'a, 'a>> {
     n.children().find(|c| c.tag_name().name() == name)
 }
@@ -64,15 +71,19 @@ pub fn parse_reader_marks(xml: &str, pixel_spacing: [f64; 2]) -> Result<Vec<Read
                     .map(|(a, b)| a[0] * b[1] - b[0] * a[1])
                     .sum();
                 let area_mm2 = 0.5 * twice_area.abs() * pixel_spacing[0] * pixel_spacing[1];
-                slices.push((centroid, z, area_mm2));
+                slices.push(Outline {
+                    centroid,
+                    z,
+                    area_mm2,
+                });
             }
             if slices.is_empty() {
                 continue;
             }
             // Centroid weighted by outlined area (points weigh equally when all are 0).
-            let weights: Vec<f64> = slices.iter().map(|s| s.2.max(1e-6)).collect();
+            let weights: Vec<f64> = slices.iter().map(|s| s.area_mm2.max(1e-6)).collect();
             let total: f64 = weights.iter().sum();
-            let mean = |f: &dyn Fn(&([f64; 2], f64, f64)) -> f64| {
+            let mean = |f: fn(&Outline) -> f64| {
                 slices
                     .iter()
                     .zip(&weights)
@@ -80,11 +91,11 @@ pub fn parse_reader_marks(xml: &str, pixel_spacing: [f64; 2]) -> Result<Vec<Read
                     .sum::<f64>()
                     / total
             };
-            let largest = slices.iter().map(|s| s.2).fold(0.0, f64::max);
+            let largest = slices.iter().map(|s| s.area_mm2).fold(0.0, f64::max);
             marks.push(ReaderMark {
                 reader,
-                center_px: [mean(&|s| s.0[0]), mean(&|s| s.0[1])],
-                z_mm: mean(&|s| s.1),
+                center_px: [mean(|s| s.centroid[0]), mean(|s| s.centroid[1])],
+                z_mm: mean(|s| s.z),
                 diameter_mm: (large && largest > 0.0)
                     .then(|| 2.0 * (largest / std::f64::consts::PI).sqrt()),
                 is_nodule: true,
