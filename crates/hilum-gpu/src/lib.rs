@@ -1,0 +1,149 @@
+//! The one compute device Hilum uses, chosen at run time, never at compile time:
+//! a hardware GPU through wgpu when there is one; otherwise the software Vulkan
+//! device (Mesa's lavapipe); otherwise burn's pure-Rust CPU backend (flex).
+//! `HILUM_DEVICE` = `auto` (default), `gpu`, `software` or `cpu` overrides it.
+//!
+//! The same burn code runs on all three; only the `Device` differs.
+
+use burn::tensor::{Device, DeviceKind};
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Accelerator {
+    /// A hardware GPU (discrete, integrated or virtual) through wgpu.
+    Gpu,
+    /// A CPU-backed Vulkan device such as lavapipe: the GPU code path on the CPU.
+    SoftwareVulkan,
+    /// burn's pure-Rust CPU backend: no Vulkan at all.
+    CpuBackend,
+}
+
+/// The device chosen, with a label for every output ("wgpu Vulkan: NVIDIA H100 80GB HBM3").
+#[derive(Clone)]
+pub struct ComputeDevice {
+    pub device: Device,
+    pub accelerator: Accelerator,
+    pub label: String,
+}
+
+impl fmt::Debug for ComputeDevice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({:?})", self.label, self.accelerator)
+    }
+}
+
+/// A wgpu adapter as discovered, before any burn device is made from it.
+#[derive(Clone, Debug)]
+pub struct Adapter {
+    pub name: String,
+    pub backend: String,
+    pub hardware: bool,
+}
+
+/// Every adapter wgpu can open (Vulkan, Metal, DX12; not GL, which cannot run compute well).
+pub fn adapters() -> Vec<Adapter> {
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+        backends: wgpu::Backends::VULKAN | wgpu::Backends::METAL | wgpu::Backends::DX12,
+        ..wgpu::InstanceDescriptor::new_without_display_handle()
+    });
+    pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
+        .into_iter()
+        .map(|a| {
+            let info = a.get_info();
+            Adapter {
+                name: info.name.clone(),
+                backend: format!("{:?}", info.backend),
+                hardware: !matches!(info.device_type, wgpu::DeviceType::Cpu),
+            }
+        })
+        .collect()
+}
+
+fn wgpu_device(kind: DeviceKind, adapter: &Adapter, accelerator: Accelerator) -> ComputeDevice {
+    ComputeDevice {
+        device: Device::wgpu(kind),
+        accelerator,
+        label: format!("wgpu {}: {}", adapter.backend, adapter.name),
+    }
+}
+
+/// burn's CPU backend.
+pub fn cpu_backend() -> ComputeDevice {
+    ComputeDevice {
+        device: Device::flex(),
+        accelerator: Accelerator::CpuBackend,
+        label: "burn flex (CPU)".into(),
+    }
+}
+
+/// Chooses the device, honouring `HILUM_DEVICE`.
+pub fn choose() -> Result<ComputeDevice, String> {
+    let wanted = std::env::var("HILUM_DEVICE").unwrap_or_else(|_| "auto".into());
+    choose_from(&wanted, &adapters())
+}
+
+/// The choice itself, separated from discovery so it can be tested.
+pub fn choose_from(wanted: &str, found: &[Adapter]) -> Result<ComputeDevice, String> {
+    let hardware = found.iter().find(|a| a.hardware);
+    let software = found.iter().find(|a| !a.hardware);
+    let gpu = |a: &Adapter| wgpu_device(DeviceKind::DefaultDevice, a, Accelerator::Gpu);
+    let soft = |a: &Adapter| wgpu_device(DeviceKind::Cpu, a, Accelerator::SoftwareVulkan);
+    match wanted.to_ascii_lowercase().as_str() {
+        "auto" | "" => Ok(hardware
+            .map(gpu)
+            .or_else(|| software.map(soft))
+            .unwrap_or_else(cpu_backend)),
+        "gpu" => hardware
+            .map(gpu)
+            .ok_or_else(|| "HILUM_DEVICE=gpu: no hardware GPU adapter found".into()),
+        "software" | "lavapipe" => software.map(soft).ok_or_else(|| {
+            "HILUM_DEVICE=software: no software Vulkan device (install mesa-vulkan-drivers)".into()
+        }),
+        "cpu" | "flex" => Ok(cpu_backend()),
+        other => Err(format!(
+            "HILUM_DEVICE={other}: expected auto, gpu, software or cpu"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lavapipe() -> Adapter {
+        Adapter {
+            name: "llvmpipe (LLVM 15.0.6, 256 bits)".into(),
+            backend: "Vulkan".into(),
+            hardware: false,
+        }
+    }
+    fn h100() -> Adapter {
+        Adapter {
+            name: "NVIDIA H100 80GB HBM3".into(),
+            backend: "Vulkan".into(),
+            hardware: true,
+        }
+    }
+
+    #[test]
+    fn auto_prefers_gpu_then_software_then_cpu() {
+        let d = choose_from("auto", &[lavapipe(), h100()]).unwrap();
+        assert_eq!(d.accelerator, Accelerator::Gpu);
+        assert_eq!(d.label, "wgpu Vulkan: NVIDIA H100 80GB HBM3");
+        let d = choose_from("auto", &[lavapipe()]).unwrap();
+        assert_eq!(d.accelerator, Accelerator::SoftwareVulkan);
+        let d = choose_from("auto", &[]).unwrap();
+        assert_eq!(d.accelerator, Accelerator::CpuBackend);
+    }
+
+    #[test]
+    fn overrides_are_honoured_or_refused_clearly() {
+        assert_eq!(choose_from("cpu", &[h100()]).unwrap().accelerator, Accelerator::CpuBackend);
+        assert_eq!(
+            choose_from("software", &[h100(), lavapipe()]).unwrap().accelerator,
+            Accelerator::SoftwareVulkan
+        );
+        assert!(choose_from("gpu", &[lavapipe()]).unwrap_err().contains("no hardware GPU"));
+        assert!(choose_from("tpu", &[]).unwrap_err().contains("expected auto"));
+    }
+}
