@@ -138,12 +138,21 @@ mod tests {
 
     #[test]
     fn overrides_are_honoured_or_refused_clearly() {
-        assert_eq!(choose_from("cpu", &[h100()]).unwrap().accelerator, Accelerator::CpuBackend);
         assert_eq!(
-            choose_from("software", &[h100(), lavapipe()]).unwrap().accelerator,
+            choose_from("cpu", &[h100()]).unwrap().accelerator,
+            Accelerator::CpuBackend
+        );
+        assert_eq!(
+            choose_from("software", &[h100(), lavapipe()])
+                .unwrap()
+                .accelerator,
             Accelerator::SoftwareVulkan
         );
-        assert!(choose_from("gpu", &[lavapipe()]).unwrap_err().contains("no hardware GPU"));
-        assert!(choose_from("tpu", &[]).unwrap_err().contains("expected auto"));
+        assert!(choose_from("gpu", &[lavapipe()])
+            .unwrap_err()
+            .contains("no hardware GPU"));
+        assert!(choose_from("tpu", &[])
+            .unwrap_err()
+            .contains("expected auto"));
     }
 }
