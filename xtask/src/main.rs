@@ -21,10 +21,15 @@ fn main() -> Result<()> {
         ["test"] => test(),
         ["setup"] => setup::system_packages(),
         ["bench", "load", path] => bench::load(Path::new(path)),
+        ["bench", "detect"] => bench::detect(),
+        ["train", "detector", rest @ ..] => train_detector(rest),
+        ["eval", "detect", rest @ ..] => eval_detect(rest),
         ["fuzz"] => fuzz(300),
         ["fuzz", seconds] => fuzz(seconds.parse().context("fuzz SECONDS")?),
         _ => {
-            eprintln!("usage: ./x app | test | setup | bench load PATH | fuzz [SECONDS]");
+            eprintln!(
+                "usage: ./x app | test | setup | bench load PATH | bench detect | train detector [ARGS] | eval detect [ARGS] | fuzz [SECONDS]"
+            );
             std::process::exit(2);
         }
     }
@@ -99,10 +104,19 @@ fn app() -> Result<()> {
             .arg("--out")
             .arg(&views),
     )?;
+    run(
+        "detecting nodules on the demo study (device chosen at run time; HILUM_DEVICE overrides)",
+        Command::new(&hilum)
+            .arg("detect")
+            .arg(&demo)
+            .arg("--json")
+            .arg(cache_dir().join("demo/findings.json")),
+    )?;
     eprintln!(
-        "\nDemo study: {}\nViews:      {}\nThe desktop app is not built yet; this is the pipeline from the command line.\nHilum is decision support, not diagnosis.",
+        "\nDemo study: {}\nViews:      {}\nFindings:   {}\nThe desktop app is not built yet; this is the pipeline from the command line.\nHilum is decision support, not diagnosis.",
         demo.display(),
-        views.display()
+        views.display(),
+        cache_dir().join("demo/findings.json").display()
     );
     Ok(())
 }
@@ -123,6 +137,29 @@ fn test() -> Result<()> {
     )?;
     run("tests", cargo().args(["test", "--workspace"]))?;
     Ok(())
+}
+
+/// Trains the classifier on phantoms and writes models/detector/.
+fn train_detector(extra: &[&str]) -> Result<()> {
+    setup::system_packages()?;
+    let hilum = build_hilum()?;
+    run(
+        "training the nodule classifier on phantoms (seeds 1000..1032 unless given)",
+        Command::new(&hilum)
+            .args(["train", "--out"])
+            .arg(root().join("models/detector"))
+            .args(extra),
+    )
+}
+
+/// FROC/CPM on held-out phantoms (and an LIDC scan with --lidc PATH).
+fn eval_detect(extra: &[&str]) -> Result<()> {
+    setup::system_packages()?;
+    let hilum = build_hilum()?;
+    run(
+        "evaluating the detector",
+        Command::new(&hilum).arg("eval").args(extra),
+    )
 }
 
 fn fuzz(seconds: u64) -> Result<()> {

@@ -61,10 +61,19 @@ pub fn apt_install(packages: &[&str], why: &str) -> Result<()> {
 
 pub fn system_packages() -> Result<()> {
     let missing: Vec<_> = NEEDED.iter().filter(|(cmd, _, _)| !has(cmd)).collect();
-    if missing.is_empty() {
+    let mut packages: Vec<&str> = missing.iter().map(|(_, p, _)| *p).collect();
+    let mut why: Vec<&str> = missing.iter().map(|(_, _, w)| *w).collect();
+    let has_vulkan_loader = std::path::Path::new("/usr/lib/x86_64-linux-gnu/libvulkan.so.1")
+        .exists()
+        || std::path::Path::new("/usr/lib/aarch64-linux-gnu/libvulkan.so.1").exists();
+    let has_lavapipe = std::path::Path::new("/usr/share/vulkan/icd.d/lvp_icd.x86_64.json").exists()
+        || std::path::Path::new("/usr/share/vulkan/icd.d/lvp_icd.aarch64.json").exists();
+    if !(has_vulkan_loader && has_lavapipe) {
+        packages.extend(["mesa-vulkan-drivers", "libvulkan1"]);
+        why.push("a software Vulkan device (lavapipe) for the GPU code path without a GPU");
+    }
+    if packages.is_empty() {
         return Ok(());
     }
-    let packages: Vec<&str> = missing.iter().map(|(_, p, _)| *p).collect();
-    let why: Vec<&str> = missing.iter().map(|(_, _, w)| *w).collect();
     apt_install(&packages, &why.join("; "))
 }

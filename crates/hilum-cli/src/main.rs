@@ -5,11 +5,14 @@
 //! 2 nothing usable or bad arguments.
 
 mod bench;
+mod detect;
+mod eval;
 mod info;
 mod lidc;
 mod phantom;
 mod progress;
 mod snapshot;
+mod train;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -27,6 +30,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Detect lung nodules in every CT series under PATH.
+    Detect(detect::Args),
+    /// Train the detector's candidate classifier on phantoms.
+    Train(train::Args),
+    /// Score the detector: FROC/CPM on held-out phantoms and optionally an LIDC scan.
+    Eval(eval::Args),
     /// Index PATH (file, series folder or any tree) and print studies, series and geometry checks.
     Info(info::Args),
     /// Write a synthetic chest CT series with known nodules and truth.json.
@@ -72,6 +81,9 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Info(args) => info::run(args),
+        Command::Detect(args) => detect::run(args),
+        Command::Train(args) => train::run(args),
+        Command::Eval(args) => eval::run(args),
         Command::Phantom(args) => phantom::run(args),
         Command::Snapshot(args) => snapshot::run(args),
         Command::BenchLoad(args) => bench::run(args),

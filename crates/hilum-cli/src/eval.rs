@@ -1,0 +1,294 @@
+//! `hilum eval`: FROC and CPM (LUNA16 rules) on held-out phantoms, and on an
+//! LIDC-IDRI scan against its readers' consensus, with measurement errors.
+
+use crate::Outcome;
+use hilum_core::NoduleKind;
+use hilum_detect::{detect, weights, DetectOptions, DetectResult};
+use hilum_eval::lidc::{luna_truth, parse_reader_marks};
+use hilum_eval::{froc, Detection, ScanTruth, TruthNodule};
+use hilum_phantom::{generate, PhantomSpec};
+use serde::Serialize;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Number of held-out phantoms (seeds from --first-seed on).
+    #[arg(long, default_value_t = 20)]
+    phantoms: usize,
+    #[arg(long, default_value_t = 5000)]
+    first_seed: u64,
+    #[arg(long, default_value = "384x384x200", value_parser = crate::train::parse_dims)]
+    size: [usize; 3],
+    #[arg(long, default_value_t = 1.5)]
+    slice_mm: f64,
+    #[arg(long, default_value_t = 30.0)]
+    noise: f32,
+    #[arg(long, default_value_t = 12)]
+    nodules: usize,
+    /// Also score an LIDC-IDRI scan folder (slices and reader XML).
+    #[arg(long)]
+    lidc: Option<PathBuf>,
+    /// Write the full report as JSON.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+#[derive(Serialize, Default)]
+struct PhantomReport {
+    scans: usize,
+    nodules_4mm: usize,
+    froc: Option<hilum_eval::Froc>,
+    sensitivity_at_4fp: f64,
+    candidate_recall_4mm: f64,
+    candidates_per_scan: f64,
+    diameter_abs_error_mm_6mm: Option<f64>,
+    diameter_errors_6mm: Vec<f64>,
+    kind_accuracy: Option<f64>,
+    lobe_accuracy: Option<f64>,
+    seconds_per_scan: f64,
+}
+
+fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
+    (0..3).map(|i| (a[i] - b[i]).powi(2)).sum::<f64>().sqrt()
+}
+
+fn detections(r: &DetectResult) -> Vec<Detection> {
+    r.findings
+        .iter()
+        .map(|f| Detection {
+            center_lps_mm: f.center_lps_mm,
+            confidence: f.confidence,
+        })
+        .collect()
+}
+
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let device = hilum_gpu::choose().map_err(|e| anyhow::anyhow!(e))?;
+    let model =
+        weights::load(&weights::default_path(), &device.device).map_err(|e| anyhow::anyhow!(e))?;
+    eprintln!("evaluating on {}", device.label);
+    let every = DetectOptions {
+        min_confidence: 0.0,
+        ..DetectOptions::default()
+    };
+    let mut scans = Vec::new();
+    let mut rep = PhantomReport::default();
+    let (mut recalled, mut kinds, mut kinds_right, mut lobes, mut lobes_right) = (0, 0, 0, 0, 0);
+    let mut candidates = 0usize;
+    let started = std::time::Instant::now();
+    for seed in args.first_seed..args.first_seed + args.phantoms as u64 {
+        let p = generate(&PhantomSpec {
+            dims: args.size,
+            slice_mm: args.slice_mm,
+            noise_hu: args.noise,
+            nodules: args.nodules,
+            ..PhantomSpec::standard(seed)
+        });
+        let result = detect(&p.volume, &device, &model, &every)
+            .map_err(|e| anyhow::anyhow!("seed {seed}: {e}"))?;
+        candidates += result.candidates;
+        let mut truth = ScanTruth {
+            detections: detections(&result),
+            ..ScanTruth::default()
+        };
+        for n in &p.truth.nodules {
+            let t = TruthNodule {
+                center_lps_mm: n.center_lps_mm,
+                diameter_mm: n.diameter_mm,
+            };
+            if n.diameter_mm < 4.0 {
+                truth.ignored.push(t);
+                continue;
+            }
+            truth.nodules.push(t);
+            let r = n.diameter_mm / 2.0;
+            if result
+                .candidate_centres
+                .iter()
+                .any(|c| dist(*c, n.center_lps_mm) <= r)
+            {
+                recalled += 1;
+            }
+            // The most confident finding on this nodule, if any, for measurement checks.
+            let hit = result
+                .findings
+                .iter()
+                .filter(|f| dist(f.center_lps_mm, n.center_lps_mm) <= r)
+                .max_by(|a, b| a.confidence.total_cmp(&b.confidence));
+            if let Some(f) = hit {
+                if n.diameter_mm >= 6.0 {
+                    rep.diameter_errors_6mm
+                        .push(f.measurement.mean_diameter_mm - n.diameter_mm);
+                }
+                kinds += 1;
+                if f.measurement.kind == n.kind {
+                    kinds_right += 1;
+                }
+                if let Some(l) = f.lobe {
+                    lobes += 1;
+                    if l == n.lobe {
+                        lobes_right += 1;
+                    }
+                }
+            }
+        }
+        eprintln!(
+            "seed {seed}: {} candidates, {} findings scored, {:.1} s",
+            result.candidates,
+            result.findings.len(),
+            started.elapsed().as_secs_f64()
+        );
+        scans.push(truth);
+    }
+    rep.scans = scans.len();
+    rep.nodules_4mm = scans.iter().map(|s| s.nodules.len()).sum();
+    let f = froc(&scans);
+    rep.sensitivity_at_4fp = f
+        .sensitivity_at
+        .iter()
+        .find(|(r, _)| *r == 4.0)
+        .map_or(0.0, |x| x.1);
+    rep.froc = Some(f);
+    rep.candidate_recall_4mm = recalled as f64 / rep.nodules_4mm.max(1) as f64;
+    rep.candidates_per_scan = candidates as f64 / rep.scans.max(1) as f64;
+    let e = &rep.diameter_errors_6mm;
+    rep.diameter_abs_error_mm_6mm =
+        (!e.is_empty()).then(|| e.iter().map(|x| x.abs()).sum::<f64>() / e.len() as f64);
+    rep.kind_accuracy = (kinds > 0).then(|| kinds_right as f64 / kinds as f64);
+    rep.lobe_accuracy = (lobes > 0).then(|| lobes_right as f64 / lobes as f64);
+    rep.seconds_per_scan = started.elapsed().as_secs_f64() / rep.scans.max(1) as f64;
+
+    println!(
+        "Held-out phantoms: {} scans (seeds {}..{}), {} nodules ≥ 4 mm",
+        rep.scans,
+        args.first_seed,
+        args.first_seed + args.phantoms as u64,
+        rep.nodules_4mm
+    );
+    if let Some(f) = &rep.froc {
+        println!(
+            "| FP/scan | {} |",
+            f.sensitivity_at
+                .iter()
+                .map(|(r, _)| format!("{r}"))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+        println!("|---|{}", "---|".repeat(f.sensitivity_at.len()));
+        println!(
+            "| sensitivity | {} |",
+            f.sensitivity_at
+                .iter()
+                .map(|(_, s)| format!("{s:.3}"))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+        println!("CPM {:.3}; sensitivity at 4 FP/scan {:.3}; candidate recall {:.3} with {:.0} candidates/scan", f.cpm, rep.sensitivity_at_4fp, rep.candidate_recall_4mm, rep.candidates_per_scan);
+    }
+    if let Some(d) = rep.diameter_abs_error_mm_6mm {
+        println!(
+            "mean |diameter error| for nodules ≥ 6 mm: {d:.2} mm over {} nodules",
+            rep.diameter_errors_6mm.len()
+        );
+    }
+    println!(
+        "kind accuracy {}, lobe accuracy {} (found nodules); {:.1} s per scan",
+        rep.kind_accuracy
+            .map_or("n/a".into(), |a| format!("{a:.3}")),
+        rep.lobe_accuracy
+            .map_or("n/a".into(), |a| format!("{a:.3}")),
+        rep.seconds_per_scan
+    );
+
+    let mut lidc_report = serde_json::Value::Null;
+    if let Some(path) = &args.lidc {
+        lidc_report = lidc(path, &device, &model)?;
+    }
+    if let Some(out) = &args.json {
+        let all = serde_json::json!({ "schema": "hilum.eval/1", "device": device.label, "phantoms": rep, "lidc": lidc_report });
+        std::fs::write(out, serde_json::to_string_pretty(&all)? + "\n")?;
+    }
+    let _ = NoduleKind::Solid;
+    Ok(Outcome::Ok)
+}
+
+fn lidc(
+    path: &std::path::Path,
+    device: &hilum_gpu::ComputeDevice,
+    model: &hilum_detect::model::NoduleNet,
+) -> anyhow::Result<serde_json::Value> {
+    let xml_path = crate::lidc::find_xml(path)
+        .ok_or_else(|| anyhow::anyhow!("{}: no LIDC reader XML", path.display()))?;
+    let index = hilum_dicom::index_path(path, &|_, _| {});
+    let series = index
+        .first_image_series()
+        .ok_or_else(|| anyhow::anyhow!("{}: no image series", path.display()))?;
+    let volume = hilum_dicom::load_series(series)?.volume;
+    let sp = volume.spacing();
+    let marks = parse_reader_marks(&std::fs::read_to_string(&xml_path)?, [sp[0], sp[1]])
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let (consensus, ignored) = luna_truth(&marks, &volume.affine);
+    let every = DetectOptions {
+        min_confidence: 0.0,
+        ..DetectOptions::default()
+    };
+    let result = detect(&volume, device, model, &every)?;
+    let scan = ScanTruth {
+        nodules: consensus
+            .iter()
+            .map(|c| TruthNodule {
+                center_lps_mm: c.center_lps_mm,
+                diameter_mm: c.diameter_mm,
+            })
+            .collect(),
+        ignored,
+        detections: detections(&result),
+    };
+    let f = froc(std::slice::from_ref(&scan));
+    // For each reader nodule: how many false positives rank above its first hit.
+    let mut per_nodule = Vec::new();
+    for c in &consensus {
+        let mut fps_before = 0;
+        let mut found = None;
+        for d in &result.findings {
+            if dist(d.center_lps_mm, c.center_lps_mm) <= c.diameter_mm / 2.0 {
+                found = Some(d);
+                break;
+            }
+            let ignored = scan
+                .ignored
+                .iter()
+                .any(|i| dist(i.center_lps_mm, d.center_lps_mm) <= (i.diameter_mm / 2.0).max(1.5));
+            if !ignored {
+                fps_before += 1;
+            }
+        }
+        let line = match found {
+            Some(d) => {
+                println!(
+                    "LIDC nodule ({:.1} mm by {} readers): found with confidence {:.3} after {fps_before} false positive(s); measured {:.1} mm ({:+.0} % of the readers' mean), {}",
+                    c.diameter_mm, c.readers, d.confidence, d.measurement.mean_diameter_mm,
+                    100.0 * (d.measurement.mean_diameter_mm / c.diameter_mm - 1.0), d.measurement.kind
+                );
+                serde_json::json!({ "readers_diameter_mm": c.diameter_mm, "found": true, "confidence": d.confidence, "false_positives_before": fps_before, "measured_diameter_mm": d.measurement.mean_diameter_mm, "long_axis_mm": d.measurement.long_axis_mm })
+            }
+            None => {
+                println!(
+                    "LIDC nodule ({:.1} mm by {} readers): not found",
+                    c.diameter_mm, c.readers
+                );
+                serde_json::json!({ "readers_diameter_mm": c.diameter_mm, "found": false })
+            }
+        };
+        per_nodule.push(line);
+    }
+    println!(
+        "LIDC: CPM {:.3} over {} consensus nodule(s), {} candidates",
+        f.cpm,
+        consensus.len(),
+        result.candidates
+    );
+    Ok(
+        serde_json::json!({ "froc": f, "nodules": per_nodule, "candidates": result.candidates, "times": result.times }),
+    )
+}

@@ -1,0 +1,92 @@
+//! `hilum train`: trains the candidate classifier on phantoms and writes the
+//! weights and a training record (driven by `cargo xtask train detector`).
+
+use crate::Outcome;
+use hilum_detect::train::{train, TrainConfig};
+use hilum_detect::weights;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Folder for nodule_net.safetensors and training.json.
+    #[arg(long)]
+    out: PathBuf,
+    /// Phantom seeds, FIRST..END (end exclusive). Evaluation uses seeds ≥ 5000.
+    #[arg(long, default_value = "1000..1032", value_parser = parse_range)]
+    seeds: std::ops::Range<u64>,
+    #[arg(long, default_value = "384x384x200", value_parser = parse_dims)]
+    size: [usize; 3],
+    #[arg(long, default_value_t = 1.5)]
+    slice_mm: f64,
+    #[arg(long, default_value_t = 30.0)]
+    noise: f32,
+    #[arg(long, default_value_t = 12)]
+    nodules: usize,
+    #[arg(long, default_value_t = 1500)]
+    steps: usize,
+    #[arg(long, default_value_t = 64)]
+    batch: usize,
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f64,
+}
+
+pub fn parse_range(s: &str) -> Result<std::ops::Range<u64>, String> {
+    let (a, b) = s.split_once("..").ok_or("expected FIRST..END")?;
+    let (a, b) = (
+        a.parse::<u64>().map_err(|e| e.to_string())?,
+        b.parse::<u64>().map_err(|e| e.to_string())?,
+    );
+    if a >= b {
+        return Err("empty range".into());
+    }
+    Ok(a..b)
+}
+
+pub fn parse_dims(s: &str) -> Result<[usize; 3], String> {
+    let v: Vec<usize> = s
+        .split(['x', 'X'])
+        .map(|p| p.parse().map_err(|e| format!("{p:?}: {e}")))
+        .collect::<Result<_, _>>()?;
+    match v.as_slice() {
+        [a, b, c] => Ok([*a, *b, *c]),
+        _ => Err("expected COLUMNSxROWSxSLICES".into()),
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    if args.seeds.end > 5000 {
+        anyhow::bail!(
+            "training seeds must stay below 5000: seeds from 5000 on are held out for evaluation"
+        );
+    }
+    let device = hilum_gpu::choose().map_err(|e| anyhow::anyhow!(e))?;
+    eprintln!("training on {}", device.label);
+    let config = TrainConfig {
+        seeds: args.seeds.clone().collect(),
+        dims: args.size,
+        slice_mm: args.slice_mm,
+        noise_hu: args.noise,
+        nodules_per_scan: args.nodules,
+        candidates_per_scan: hilum_detect::MAX_CANDIDATES,
+        steps: args.steps,
+        batch: args.batch,
+        learning_rate: args.lr,
+        sample_seed: 17,
+    };
+    let (model, report) = train(&config, &device.device, &|line| eprintln!("{line}"));
+    let path = args.out.join("nodule_net.safetensors");
+    weights::save(&model, &path).map_err(|e| anyhow::anyhow!(e))?;
+    let record = serde_json::json!({
+        "command": std::env::args().collect::<Vec<_>>().join(" "),
+        "device": device.label,
+        "seeds": format!("{}..{}", args.seeds.start, args.seeds.end),
+        "phantom": { "size": args.size, "slice_mm": args.slice_mm, "noise_hu": args.noise, "nodules": args.nodules },
+        "hyper_parameters": { "steps": args.steps, "batch": args.batch, "learning_rate": args.lr, "optimizer": "Adam", "loss": "binary cross-entropy on logits", "patch": hilum_detect::model::PATCH, "iso_mm": hilum_detect::ISO_MM },
+        "report": report,
+    });
+    let tmp = args.out.join("training.json.partial");
+    std::fs::write(&tmp, serde_json::to_string_pretty(&record)? + "\n")?;
+    std::fs::rename(&tmp, args.out.join("training.json"))?;
+    println!("{}", serde_json::to_string_pretty(&record)?);
+    Ok(Outcome::Ok)
+}

@@ -1,0 +1,40 @@
+//! Lung nodule detection on burn tensors, on whatever device `hilum-gpu` chose:
+//!
+//! ```text
+//! Volume ─► upload once, resample to iso voxels ─► lung mask ─► blob candidates
+//!        ─► 3D CNN scores each candidate's patch (batched) ─► 3D NMS
+//!        ─► measurement (size, volume, kind, lobe) ─► Lung-RADS
+//! ```
+//!
+//! Architecture invariant: the volume is uploaded once; every stage up to the
+//! candidate list and the CNN's scores runs on the device. The host sees the
+//! coarse lung mask (for connected components), the candidate list, and the
+//! voxels around each kept nodule for measurement.
+
+pub mod candidates;
+pub mod filters;
+pub mod iso;
+pub mod lobe;
+pub mod lung;
+pub mod measure;
+pub mod model;
+pub mod nms;
+pub mod patches;
+pub mod pipeline;
+#[cfg(feature = "train")]
+pub mod train;
+pub mod weights;
+
+pub use candidates::{find_candidates, Candidate};
+pub use iso::{to_iso, IsoVolume};
+pub use lung::{lung_mask, LungMask};
+pub use pipeline::{
+    check_series, detect, DetectError, DetectOptions, DetectResult, Finding, StageTimes,
+};
+
+/// Iso voxel size used by the detector, mm.
+pub const ISO_MM: f64 = 1.5;
+/// Lung mask grid: this many iso voxels per mask voxel.
+pub const MASK_FACTOR: usize = 2;
+/// Candidates kept from the blob filter.
+pub const MAX_CANDIDATES: usize = 300;

@@ -1,0 +1,303 @@
+//! Measuring a nodule on the original voxels around it: segmentation by region
+//! growing from the centre, long and short axis on the axial slice of largest
+//! area (as Lung-RADS measures), mean diameter, volume, and kind from attenuation.
+
+use hilum_core::{NoduleKind, Volume};
+use std::collections::VecDeque;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Measurement {
+    pub long_axis_mm: f64,
+    pub short_axis_mm: f64,
+    /// (long + short) / 2, as Lung-RADS defines it.
+    pub mean_diameter_mm: f64,
+    pub volume_mm3: f64,
+    pub kind: NoduleKind,
+    /// Mean diameter of the solid part (the whole nodule when solid or calcified).
+    pub solid_diameter_mm: Option<f64>,
+    /// Slice (volume index) of the largest axial area.
+    pub slice_index: usize,
+    pub mean_hu: f64,
+}
+
+/// Attenuation of tissue counted as solid, HU.
+const SOLID_HU: i16 = -300;
+/// Attenuation of calcification, HU.
+const CALCIFIED_HU: i16 = 200;
+/// Edge of a ground-glass halo, HU: halfway between typical ground glass
+/// (about −500) and aerated lung.
+const GGO_EDGE_HU: i16 = -675;
+/// Aerated lung, HU: the reference the segmentation threshold is set against.
+const LUNG_HU: f64 = -850.0;
+
+struct Region {
+    /// Voxels (i, j, k) in the volume.
+    voxels: Vec<[usize; 3]>,
+}
+
+fn grow(v: &Volume, seed: [usize; 3], threshold: i16, max_radius_vox: [f64; 3]) -> Region {
+    let [nx, ny, nz] = v.dims;
+    let inside = |p: [usize; 3]| {
+        let d = (0..3)
+            .map(|a| ((p[a] as f64 - seed[a] as f64) / max_radius_vox[a]).powi(2))
+            .sum::<f64>();
+        d <= 1.0 && v.get(p[0], p[1], p[2]) >= threshold
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut queue = VecDeque::new();
+    if inside(seed) {
+        seen.insert(seed);
+        queue.push_back(seed);
+    }
+    let mut voxels = Vec::new();
+    while let Some(p) = queue.pop_front() {
+        voxels.push(p);
+        for (a, d) in [(0, -1i64), (0, 1), (1, -1), (1, 1), (2, -1), (2, 1)] {
+            let mut q = p;
+            let c = q[a] as i64 + d;
+            if c < 0 || c >= [nx, ny, nz][a] as i64 {
+                continue;
+            }
+            q[a] = c as usize;
+            if !seen.contains(&q) && inside(q) {
+                seen.insert(q);
+                queue.push_back(q);
+            }
+        }
+    }
+    Region { voxels }
+}
+
+/// Long and short axis (mm) of a set of pixels on one slice: the longest chord,
+/// and the widest extent perpendicular to it, each plus one pixel.
+fn axes(pixels: &[[usize; 2]], spacing: [f64; 2]) -> (f64, f64) {
+    let pts: Vec<[f64; 2]> = pixels
+        .iter()
+        .map(|p| [p[0] as f64 * spacing[0], p[1] as f64 * spacing[1]])
+        .collect();
+    let (mut best, mut dir) = (0.0, [1.0, 0.0]);
+    for (i, a) in pts.iter().enumerate() {
+        for b in &pts[i + 1..] {
+            let d = ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt();
+            if d > best {
+                best = d;
+                dir = [(b[0] - a[0]) / d, (b[1] - a[1]) / d];
+            }
+        }
+    }
+    let perp = [-dir[1], dir[0]];
+    let proj: Vec<f64> = pts
+        .iter()
+        .map(|p| p[0] * perp[0] + p[1] * perp[1])
+        .collect();
+    let width = proj.iter().cloned().fold(f64::MIN, f64::max)
+        - proj.iter().cloned().fold(f64::MAX, f64::min);
+    let pixel = 0.5 * (spacing[0] + spacing[1]);
+    (best + pixel, width.max(0.0) + pixel)
+}
+
+/// Axes of a region on its axial slice of largest area; returns (long, short, slice).
+fn largest_slice_axes(voxels: &[[usize; 3]], spacing: [f64; 3]) -> (f64, f64, usize) {
+    let mut by_slice: std::collections::BTreeMap<usize, Vec<[usize; 2]>> = Default::default();
+    for p in voxels {
+        by_slice.entry(p[2]).or_default().push([p[0], p[1]]);
+    }
+    let (k, pixels) = by_slice
+        .into_iter()
+        .max_by_key(|(_, px)| px.len())
+        .unwrap_or((0, Vec::new()));
+    if pixels.is_empty() {
+        return (0.0, 0.0, k);
+    }
+    // Only boundary pixels matter for chords; keep it cheap for large nodules.
+    let set: std::collections::HashSet<[usize; 2]> = pixels.iter().copied().collect();
+    let boundary: Vec<[usize; 2]> = pixels
+        .iter()
+        .copied()
+        .filter(|p| {
+            [(0i64, 1i64), (0, -1), (1, 0), (-1, 0)]
+                .iter()
+                .any(|(dx, dy)| {
+                    let q = [(p[0] as i64 + dx) as usize, (p[1] as i64 + dy) as usize];
+                    !set.contains(&q)
+                })
+        })
+        .collect();
+    let (long, short) = axes(&boundary, [spacing[0], spacing[1]]);
+    (long, short, k)
+}
+
+/// Measures the nodule around `centre` (volume voxel, fractional) whose radius
+/// is about `radius_mm`. `None` when nothing nodule-like is there.
+pub fn measure(v: &Volume, centre: [f64; 3], radius_mm: f64) -> Option<Measurement> {
+    let [nx, ny, nz] = v.dims;
+    let sp = v.spacing();
+    let seed_f = centre.map(|c| c.round());
+    if (0..3).any(|a| seed_f[a] < 0.0 || seed_f[a] >= [nx, ny, nz][a] as f64) {
+        return None;
+    }
+    // The brightest voxel near the centre seeds the region (the centre of a
+    // small nodule can fall between voxels).
+    let mut seed = seed_f.map(|c| c as usize);
+    let mut best = v.get(seed[0], seed[1], seed[2]);
+    for dk in -1i64..=1 {
+        for dj in -1i64..=1 {
+            for di in -1i64..=1 {
+                let q = [
+                    seed_f[0] as i64 + di,
+                    seed_f[1] as i64 + dj,
+                    seed_f[2] as i64 + dk,
+                ];
+                if (0..3).all(|a| q[a] >= 0 && q[a] < [nx, ny, nz][a] as i64) {
+                    let h = v.get(q[0] as usize, q[1] as usize, q[2] as usize);
+                    if h > best {
+                        best = h;
+                        seed = q.map(|c| c as usize);
+                    }
+                }
+            }
+        }
+    }
+    if f64::from(best) < -750.0 {
+        return None;
+    }
+    // Threshold halfway between the nodule's peak and aerated lung, so solid and
+    // ground-glass nodules are both outlined at their half-contrast edge.
+    let peak = f64::from(best).min(100.0);
+    let threshold = ((peak + LUNG_HU) / 2.0).round() as i16;
+    let reach_mm = (1.6 * radius_mm).max(6.0);
+    let reach = sp.map(|s| reach_mm / s);
+    let core = grow(v, seed, threshold, reach);
+    if core.voxels.is_empty() {
+        return None;
+    }
+    let voxel_mm3 = sp[0] * sp[1] * sp[2];
+    // A solid core inside a much larger ground-glass halo is a part-solid
+    // nodule: the half-contrast edge of the core alone would miss the halo.
+    let halo = (peak >= f64::from(SOLID_HU))
+        .then(|| grow(v, seed, GGO_EDGE_HU, reach))
+        .filter(|halo| {
+            let eq = |r: &Region| {
+                (6.0 * r.voxels.len() as f64 * voxel_mm3 / std::f64::consts::PI).cbrt()
+            };
+            halo.voxels.len() as f64 >= 2.5 * core.voxels.len() as f64
+                && eq(halo) >= eq(&core) + 2.0
+        });
+    let region = halo.as_ref().unwrap_or(&core);
+    let hu: Vec<i16> = region
+        .voxels
+        .iter()
+        .map(|p| v.get(p[0], p[1], p[2]))
+        .collect();
+    let n = hu.len() as f64;
+    let mean_hu = hu.iter().map(|&h| f64::from(h)).sum::<f64>() / n;
+    let solid_fraction = hu.iter().filter(|&&h| h >= SOLID_HU).count() as f64 / n;
+    let calcified_fraction = hu.iter().filter(|&&h| h >= CALCIFIED_HU).count() as f64 / n;
+    let (long, short, k) = largest_slice_axes(&region.voxels, sp);
+    let mean = 0.5 * (long + short);
+    let kind = if halo.is_some() {
+        NoduleKind::PartSolid
+    } else if calcified_fraction >= 0.5 {
+        NoduleKind::Calcified
+    } else if solid_fraction >= 0.8 {
+        NoduleKind::Solid
+    } else if solid_fraction <= 0.1 {
+        NoduleKind::GroundGlass
+    } else {
+        NoduleKind::PartSolid
+    };
+    let solid_diameter_mm = match kind {
+        NoduleKind::GroundGlass => None,
+        NoduleKind::PartSolid => {
+            let solid: Vec<[usize; 3]> = match &halo {
+                Some(_) => core.voxels.clone(),
+                None => region
+                    .voxels
+                    .iter()
+                    .copied()
+                    .filter(|p| v.get(p[0], p[1], p[2]) >= SOLID_HU)
+                    .collect(),
+            };
+            let (l, s, _) = largest_slice_axes(&solid, sp);
+            Some(0.5 * (l + s))
+        }
+        _ => Some(mean),
+    };
+    Some(Measurement {
+        long_axis_mm: long,
+        short_axis_mm: short,
+        mean_diameter_mm: mean,
+        volume_mm3: n * voxel_mm3,
+        kind,
+        solid_diameter_mm,
+        slice_index: k,
+        mean_hu,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hilum_core::Affine;
+
+    fn ball(radius_mm: f64, hu: i16, core: Option<(f64, i16)>) -> Volume {
+        let n = 64;
+        let s = 0.5;
+        let mut data = vec![-850i16; n * n * n];
+        for k in 0..n {
+            for j in 0..n {
+                for i in 0..n {
+                    let d = [i, j, k]
+                        .iter()
+                        .map(|&c| ((c as f64 - 32.0) * s).powi(2))
+                        .sum::<f64>()
+                        .sqrt();
+                    let idx = i + n * (j + n * k);
+                    if d <= radius_mm {
+                        data[idx] = hu;
+                    }
+                    if let Some((r, h)) = core {
+                        if d <= r {
+                            data[idx] = h;
+                        }
+                    }
+                }
+            }
+        }
+        Volume {
+            dims: [n, n, n],
+            affine: Affine {
+                origin: [0.0; 3],
+                col_step: [s, 0.0, 0.0],
+                row_step: [0.0, s, 0.0],
+                slice_step: [0.0, 0.0, s],
+            },
+            data,
+        }
+    }
+
+    #[test]
+    fn solid_ball_diameter_and_volume() {
+        let v = ball(5.0, 40, None);
+        let m = measure(&v, [32.0, 32.0, 32.0], 5.0).unwrap();
+        assert_eq!(m.kind, NoduleKind::Solid);
+        assert!((m.mean_diameter_mm - 10.0).abs() < 0.8, "{m:?}");
+        let expected = 4.0 / 3.0 * std::f64::consts::PI * 125.0;
+        assert!((m.volume_mm3 / expected - 1.0).abs() < 0.1, "{m:?}");
+        assert_eq!(m.slice_index, 32);
+    }
+
+    #[test]
+    fn kinds_from_attenuation() {
+        let ggo = measure(&ball(6.0, -500, None), [32.0; 3], 6.0).unwrap();
+        assert_eq!(ggo.kind, NoduleKind::GroundGlass);
+        assert!((ggo.mean_diameter_mm - 12.0).abs() < 1.0, "{ggo:?}");
+        let part = measure(&ball(7.0, -500, Some((3.0, 30))), [32.0; 3], 7.0).unwrap();
+        assert_eq!(part.kind, NoduleKind::PartSolid);
+        let solid_part = part.solid_diameter_mm.unwrap();
+        assert!((solid_part - 6.0).abs() < 1.0, "{part:?}");
+        let calc = measure(&ball(3.0, 600, None), [32.0; 3], 3.0).unwrap();
+        assert_eq!(calc.kind, NoduleKind::Calcified);
+        assert!(measure(&ball(3.0, -850, None), [32.0; 3], 3.0).is_none());
+    }
+}

@@ -1,0 +1,265 @@
+//! The whole detector: volume in, measured and categorised findings out.
+
+use crate::candidates::find_candidates;
+use crate::iso::to_iso;
+use crate::lobe::{lobe_at, LungExtent};
+use crate::lung::lung_mask;
+use crate::measure::{measure, Measurement};
+use crate::model::NoduleNet;
+use crate::nms::nms;
+use crate::patches::{cut_patches, pad_for_patches};
+use crate::{ISO_MM, MASK_FACTOR};
+use hilum_core::{categorize, study_category, Lobe, LungRads, Volume};
+use hilum_gpu::ComputeDevice;
+use std::time::Instant;
+
+#[derive(Clone, Debug)]
+pub struct DetectOptions {
+    pub max_candidates: usize,
+    /// Findings below this confidence are dropped (0 keeps every scored candidate).
+    pub min_confidence: f64,
+    /// Patches per CNN batch.
+    pub batch: usize,
+}
+
+impl Default for DetectOptions {
+    fn default() -> Self {
+        Self {
+            max_candidates: crate::MAX_CANDIDATES,
+            min_confidence: 0.5,
+            batch: 64,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Finding {
+    pub center_lps_mm: [f64; 3],
+    pub measurement: Measurement,
+    pub lobe: Option<Lobe>,
+    pub confidence: f64,
+    pub lung_rads: LungRads,
+}
+
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct StageTimes {
+    pub upload_resample_ms: f64,
+    pub lung_mask_ms: f64,
+    pub candidates_ms: f64,
+    pub classify_ms: f64,
+    pub measure_ms: f64,
+}
+
+#[derive(Clone, Debug)]
+pub struct DetectResult {
+    /// Most confident first.
+    pub findings: Vec<Finding>,
+    pub candidates: usize,
+    /// Every candidate's centre (for measuring the candidate stage's recall).
+    pub candidate_centres: Vec<[f64; 3]>,
+    pub lung_volume_ml: f64,
+    pub lung_rads: LungRads,
+    pub times: StageTimes,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DetectError {
+    #[error("not a chest CT: {0}")]
+    NotChest(String),
+    #[error("unsuitable series: {0}")]
+    Unsuitable(String),
+}
+
+fn ms(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1e3
+}
+
+/// Checks that a series can be read for nodules at all.
+pub fn check_series(volume: &Volume) -> Result<(), DetectError> {
+    let [nx, ny, nz] = volume.dims;
+    let sp = volume.spacing();
+    let extent = [nx as f64 * sp[0], ny as f64 * sp[1], nz as f64 * sp[2]];
+    if sp[2] > 5.0 {
+        return Err(DetectError::Unsuitable(format!(
+            "slices {:.1} mm apart; nodule detection needs ≤ 5 mm",
+            sp[2]
+        )));
+    }
+    if extent[2] < 60.0 || nz < 16 {
+        return Err(DetectError::Unsuitable(format!(
+            "{nz} slices covering {:.0} mm; too little of the chest",
+            extent[2]
+        )));
+    }
+    if extent[0] < 200.0 || extent[1] < 150.0 {
+        return Err(DetectError::NotChest(format!(
+            "field of view {:.0} × {:.0} mm is too small for a chest",
+            extent[0], extent[1]
+        )));
+    }
+    Ok(())
+}
+
+/// Runs the detector on `volume`.
+pub fn detect(
+    volume: &Volume,
+    device: &ComputeDevice,
+    model: &NoduleNet,
+    options: &DetectOptions,
+) -> Result<DetectResult, DetectError> {
+    check_series(volume)?;
+    let mut times = StageTimes::default();
+
+    let t = Instant::now();
+    let iso = to_iso(volume, &device.device, ISO_MM);
+    times.upload_resample_ms = ms(t);
+
+    let t = Instant::now();
+    let mask = lung_mask(&iso.tensor, ISO_MM, MASK_FACTOR);
+    times.lung_mask_ms = ms(t);
+    if mask.volume_ml < 400.0 {
+        return Err(DetectError::NotChest(format!(
+            "{:.0} mL of lung found (a chest CT has litres)",
+            mask.volume_ml
+        )));
+    }
+
+    let t = Instant::now();
+    let candidates = find_candidates(&iso, &mask, options.max_candidates);
+    times.candidates_ms = ms(t);
+
+    let t = Instant::now();
+    let padded = pad_for_patches(&iso.tensor);
+    let mut confidence = Vec::with_capacity(candidates.len());
+    for chunk in candidates.chunks(options.batch.max(1)) {
+        let centres: Vec<[usize; 3]> = chunk.iter().map(|c| c.zyx).collect();
+        let p = model.probabilities(cut_patches(&padded, &centres));
+        let p: Vec<f32> = p.into_data().try_to_vec().expect("f32");
+        confidence.extend(p.into_iter().map(f64::from));
+    }
+    times.classify_ms = ms(t);
+
+    let t = Instant::now();
+    let centres: Vec<[f64; 3]> = candidates.iter().map(|c| c.lps_mm).collect();
+    let radii: Vec<f64> = candidates.iter().map(|c| c.radius_mm).collect();
+    let kept = nms(&centres, &radii, &confidence, 4.0);
+    let sides = side_extents(&mask, &iso);
+    let mut findings = Vec::new();
+    for i in kept {
+        if confidence[i] < options.min_confidence {
+            continue;
+        }
+        let c = &candidates[i];
+        let Some(voxel) = volume.affine.lps_to_voxel(c.lps_mm) else {
+            continue;
+        };
+        let Some(m) = measure(volume, voxel, c.radius_mm) else {
+            continue;
+        };
+        let right = c.lps_mm[0] < sides.midline_x;
+        let extent = if right { sides.right } else { sides.left };
+        findings.push(Finding {
+            center_lps_mm: c.lps_mm,
+            lobe: extent.map(|e| lobe_at(right, &e, c.lps_mm)),
+            confidence: confidence[i],
+            lung_rads: categorize(m.kind, m.mean_diameter_mm, m.solid_diameter_mm),
+            measurement: m,
+        });
+    }
+    times.measure_ms = ms(t);
+    findings.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+    let lung_rads = study_category(findings.iter().map(|f| f.lung_rads));
+    Ok(DetectResult {
+        findings,
+        candidates: candidates.len(),
+        candidate_centres: candidates.iter().map(|c| c.lps_mm).collect(),
+        lung_volume_ml: mask.volume_ml,
+        lung_rads,
+        times,
+    })
+}
+
+struct Sides {
+    midline_x: f64,
+    right: Option<LungExtent>,
+    left: Option<LungExtent>,
+}
+
+/// Each lung's extent in patient coordinates, from the coarse mask.
+fn side_extents(mask: &crate::lung::LungMask, iso: &crate::iso::IsoVolume) -> Sides {
+    let midline_x = iso.lps(mask.centroid_iso)[0];
+    let [dz, dy, dx] = mask.dims;
+    let f = mask.factor as f64;
+    let mut ext: [Option<LungExtent>; 2] = [None, None];
+    for z in 0..dz {
+        for y in 0..dy {
+            for x in 0..dx {
+                if mask.labels[(z * dy + y) * dx + x] == 0 {
+                    continue;
+                }
+                let p = iso.lps([
+                    (z as f64 + 0.5) * f,
+                    (y as f64 + 0.5) * f,
+                    (x as f64 + 0.5) * f,
+                ]);
+                let side = usize::from(p[0] >= midline_x);
+                let e = ext[side].get_or_insert(LungExtent {
+                    z_min: p[2],
+                    z_max: p[2],
+                    y_min: p[1],
+                    y_max: p[1],
+                });
+                e.z_min = e.z_min.min(p[2]);
+                e.z_max = e.z_max.max(p[2]);
+                e.y_min = e.y_min.min(p[1]);
+                e.y_max = e.y_max.max(p[1]);
+            }
+        }
+    }
+    Sides {
+        midline_x,
+        right: ext[0],
+        left: ext[1],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hilum_core::Affine;
+
+    fn volume(dims: [usize; 3], spacing: [f64; 3]) -> Volume {
+        Volume {
+            dims,
+            affine: Affine {
+                origin: [0.0; 3],
+                col_step: [spacing[0], 0.0, 0.0],
+                row_step: [0.0, spacing[1], 0.0],
+                slice_step: [0.0, 0.0, spacing[2]],
+            },
+            data: vec![-1000; dims.iter().product()],
+        }
+    }
+
+    #[test]
+    fn unsuitable_series_are_refused_with_the_reason() {
+        let thick = check_series(&volume([512, 512, 40], [0.7, 0.7, 7.5])).unwrap_err();
+        assert!(thick.to_string().contains("7.5 mm apart"), "{thick}");
+        let few = check_series(&volume([512, 512, 10], [0.7, 0.7, 2.5])).unwrap_err();
+        assert!(few.to_string().contains("10 slices"), "{few}");
+        let head = check_series(&volume([512, 512, 200], [0.35, 0.35, 1.0])).unwrap_err();
+        assert!(matches!(head, DetectError::NotChest(_)), "{head}");
+        assert!(check_series(&volume([512, 512, 300], [0.7, 0.7, 1.0])).is_ok());
+    }
+
+    #[test]
+    fn a_scan_without_lungs_is_not_a_chest_ct() {
+        // A large field of view of soft tissue only (an abdomen, say).
+        let mut v = volume([128, 128, 64], [3.0, 3.0, 3.0]);
+        v.data.iter_mut().for_each(|h| *h = 40);
+        let device = hilum_gpu::cpu_backend();
+        let model = NoduleNet::new(&device.device);
+        let err = detect(&v, &device, &model, &DetectOptions::default()).unwrap_err();
+        assert!(matches!(err, DetectError::NotChest(_)), "{err}");
+    }
+}

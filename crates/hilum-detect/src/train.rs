@@ -1,0 +1,228 @@
+//! Training the candidate classifier on phantoms (`cargo xtask train detector`).
+//!
+//! Each phantom goes through the same stages as detection (iso volume, lung
+//! mask, blob candidates). Candidates within a truth nodule's radius are
+//! positives, the rest negatives; each truth centre is added as a positive too,
+//! so the classifier also learns the nodules the blob filter ranks low.
+//! Batches are balanced, and patches are flipped and their axes permuted at
+//! random (a nodule has no preferred orientation).
+
+use crate::candidates::find_candidates;
+use crate::iso::to_iso;
+use crate::lung::lung_mask;
+use crate::model::{NoduleNet, PATCH};
+use crate::patches::{cut_patches, pad_for_patches};
+use crate::{ISO_MM, MASK_FACTOR};
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::{Device, Tensor, TensorData};
+use hilum_phantom::{generate, PhantomSpec};
+use serde::Serialize;
+
+#[derive(Clone, Debug)]
+pub struct TrainConfig {
+    pub seeds: Vec<u64>,
+    pub dims: [usize; 3],
+    pub slice_mm: f64,
+    pub noise_hu: f32,
+    pub nodules_per_scan: usize,
+    pub candidates_per_scan: usize,
+    pub steps: usize,
+    pub batch: usize,
+    pub learning_rate: f64,
+    pub sample_seed: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TrainReport {
+    pub scans: usize,
+    pub positives: usize,
+    pub negatives: usize,
+    pub steps: usize,
+    pub final_loss: f64,
+    /// Accuracy on the last 20 balanced batches (augmented training data).
+    pub recent_accuracy: f64,
+    pub seconds: f64,
+}
+
+const VOXELS: usize = PATCH * PATCH * PATCH;
+
+struct Examples {
+    positives: Vec<Vec<f32>>,
+    negatives: Vec<Vec<f32>>,
+}
+
+fn download(patches: Tensor<5>) -> Vec<Vec<f32>> {
+    let flat: Vec<f32> = patches.into_data().try_to_vec().expect("f32");
+    flat.chunks(VOXELS).map(<[f32]>::to_vec).collect()
+}
+
+fn collect(config: &TrainConfig, seed: u64, device: &Device, into: &mut Examples) {
+    let phantom = generate(&PhantomSpec {
+        dims: config.dims,
+        slice_mm: config.slice_mm,
+        noise_hu: config.noise_hu,
+        nodules: config.nodules_per_scan,
+        ..PhantomSpec::standard(seed)
+    });
+    let iso = to_iso(&phantom.volume, device, ISO_MM);
+    let mask = lung_mask(&iso.tensor, ISO_MM, MASK_FACTOR);
+    let candidates = find_candidates(&iso, &mask, config.candidates_per_scan);
+    let padded = pad_for_patches(&iso.tensor);
+    let truth: Vec<([f64; 3], f64)> = phantom
+        .truth
+        .nodules
+        .iter()
+        .map(|n| (n.center_lps_mm, n.diameter_mm / 2.0))
+        .collect();
+    let (mut pos, mut neg) = (Vec::new(), Vec::new());
+    for c in &candidates {
+        let hit = truth.iter().any(|(t, r)| {
+            let d = (0..3)
+                .map(|a| (t[a] - c.lps_mm[a]).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            d <= r.max(2.0)
+        });
+        if hit {
+            pos.push(c.zyx)
+        } else {
+            neg.push(c.zyx)
+        }
+    }
+    let dims = iso.dims();
+    for (t, _) in &truth {
+        if let Some(v) = iso.affine.lps_to_voxel(*t) {
+            let zyx = [v[2], v[1], v[0]].map(|c| c.round().max(0.0) as usize);
+            if (0..3).all(|a| zyx[a] < dims[a]) {
+                pos.push(zyx);
+            }
+        }
+    }
+    for chunk in pos.chunks(64) {
+        into.positives.extend(download(cut_patches(&padded, chunk)));
+    }
+    for chunk in neg.chunks(64) {
+        into.negatives.extend(download(cut_patches(&padded, chunk)));
+    }
+}
+
+/// A random flip of each axis and a random axis order.
+fn augment(patch: &[f32], rng: &mut u64) -> Vec<f32> {
+    let mut next = || {
+        *rng ^= *rng << 13;
+        *rng ^= *rng >> 7;
+        *rng ^= *rng << 17;
+        *rng
+    };
+    let r = next();
+    let flips = [r & 1 != 0, r & 2 != 0, r & 4 != 0];
+    let perms = [
+        [0, 1, 2],
+        [0, 2, 1],
+        [1, 0, 2],
+        [1, 2, 0],
+        [2, 0, 1],
+        [2, 1, 0],
+    ];
+    let perm = perms[((r >> 3) % 6) as usize];
+    let mut out = vec![0f32; VOXELS];
+    for z in 0..PATCH {
+        for y in 0..PATCH {
+            for x in 0..PATCH {
+                let mut src = [z, y, x];
+                for a in 0..3 {
+                    if flips[a] {
+                        src[a] = PATCH - 1 - src[a];
+                    }
+                }
+                let p = [src[perm[0]], src[perm[1]], src[perm[2]]];
+                out[(z * PATCH + y) * PATCH + x] = patch[(p[0] * PATCH + p[1]) * PATCH + p[2]];
+            }
+        }
+    }
+    out
+}
+
+/// Trains a classifier from scratch on `device` (wrapped for autodiff here).
+pub fn train(
+    config: &TrainConfig,
+    device: &Device,
+    progress: &dyn Fn(&str),
+) -> (NoduleNet, TrainReport) {
+    let started = std::time::Instant::now();
+    let mut examples = Examples {
+        positives: Vec::new(),
+        negatives: Vec::new(),
+    };
+    for (i, &seed) in config.seeds.iter().enumerate() {
+        collect(config, seed, device, &mut examples);
+        progress(&format!(
+            "phantom {}/{} (seed {seed}): {} positives, {} negatives so far",
+            i + 1,
+            config.seeds.len(),
+            examples.positives.len(),
+            examples.negatives.len()
+        ));
+    }
+    let train_device = device.clone().autodiff();
+    let mut model = NoduleNet::new(&train_device);
+    let mut optimizer = AdamConfig::new().init();
+    let mut rng = config.sample_seed.max(1);
+    let half = (config.batch / 2).max(1);
+    let (mut last_loss, mut correct, mut seen) = (0.0, 0usize, 0usize);
+    for step in 0..config.steps {
+        let mut batch = Vec::with_capacity(2 * half * VOXELS);
+        let mut labels = Vec::with_capacity(2 * half);
+        for (set, label) in [(&examples.positives, 1f32), (&examples.negatives, 0f32)] {
+            for _ in 0..half {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                let pick = &set[(rng % set.len().max(1) as u64) as usize];
+                batch.extend(augment(pick, &mut rng));
+                labels.push(label);
+            }
+        }
+        let n = labels.len();
+        let x: Tensor<5> = Tensor::from_data(
+            TensorData::new(batch, [n, 1, PATCH, PATCH, PATCH]),
+            &train_device,
+        );
+        let y: Tensor<1> = Tensor::from_data(TensorData::new(labels.clone(), [n]), &train_device);
+        let z = model.logits(x);
+        // Binary cross-entropy on logits, in its numerically stable form.
+        let loss = (z.clone().clamp_min(0.0) - z.clone() * y
+            + (z.clone().abs().neg().exp() + 1.0).log())
+        .mean();
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optimizer.step(config.learning_rate, model, grads);
+        last_loss = f64::from(loss.into_data().try_to_vec::<f32>().expect("f32")[0]);
+        if step + 20 >= config.steps {
+            let z: Vec<f32> = z.into_data().try_to_vec().expect("f32");
+            correct += z
+                .iter()
+                .zip(&labels)
+                .filter(|(z, y)| (**z > 0.0) == (**y > 0.5))
+                .count();
+            seen += n;
+        }
+        if step % 50 == 0 || step + 1 == config.steps {
+            progress(&format!(
+                "step {}/{}: loss {last_loss:.4}",
+                step + 1,
+                config.steps
+            ));
+        }
+    }
+    let report = TrainReport {
+        scans: config.seeds.len(),
+        positives: examples.positives.len(),
+        negatives: examples.negatives.len(),
+        steps: config.steps,
+        final_loss: last_loss,
+        recent_accuracy: correct as f64 / seen.max(1) as f64,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    (model.valid(), report)
+}

@@ -1,0 +1,142 @@
+//! The real GPU code path on the software Vulkan device (Mesa's lavapipe, which
+//! CI installs): the same burn code as on a GPU, checked against burn's CPU
+//! backend and against phantom truth.
+
+use burn::tensor::{Tensor, TensorData};
+use hilum_detect::filters::{blobness, gaussian, hessian, max_pool3d};
+use hilum_detect::{
+    detect, find_candidates, lung_mask, to_iso, DetectOptions, ISO_MM, MASK_FACTOR,
+};
+use hilum_gpu::{adapters, choose_from, cpu_backend, Accelerator, ComputeDevice};
+use hilum_phantom::{generate, PhantomSpec};
+
+fn software_vulkan() -> ComputeDevice {
+    let d = choose_from("software", &adapters()).unwrap_or_else(|e| {
+        panic!("{e}: the GPU code path is tested on lavapipe (`./x setup` installs it)")
+    });
+    assert_eq!(d.accelerator, Accelerator::SoftwareVulkan);
+    d
+}
+
+fn filtered(device: &burn::tensor::Device) -> Vec<f32> {
+    let n = 20;
+    let data: Vec<f32> = (0..n * n * n)
+        .map(|i| {
+            let (z, y, x) = ((i / (n * n)) as f32, ((i / n) % n) as f32, (i % n) as f32);
+            let d2 = (z - 9.5).powi(2) + (y - 10.0).powi(2) + (x - 8.0).powi(2);
+            (if d2 < 16.0 { 1.0 } else { 0.1 }) + 0.05 * ((i * 7919 % 13) as f32 / 13.0)
+        })
+        .collect();
+    let v: Tensor<3> = Tensor::from_data(TensorData::new(data, [n, n, n]), device);
+    let b = blobness(hessian(gaussian(v, 1.5)));
+    let p = max_pool3d(b.clone(), 3);
+    let mut out: Vec<f32> = b.into_data().try_to_vec().unwrap();
+    out.extend(p.into_data().try_to_vec::<f32>().unwrap());
+    out
+}
+
+#[test]
+fn filters_agree_between_software_vulkan_and_the_cpu_backend() {
+    let gpu = filtered(&software_vulkan().device);
+    let cpu = filtered(&cpu_backend().device);
+    let max = cpu.iter().cloned().fold(0f32, f32::max);
+    assert!(max > 0.0);
+    let worst = gpu
+        .iter()
+        .zip(&cpu)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    assert!(
+        worst <= 1e-4 * max.max(1.0),
+        "largest difference {worst} (max value {max})"
+    );
+}
+
+fn within(c: [f64; 3], n: &hilum_phantom::TruthNodule) -> bool {
+    let d = (0..3)
+        .map(|a| (c[a] - n.center_lps_mm[a]).powi(2))
+        .sum::<f64>()
+        .sqrt();
+    d <= n.diameter_mm / 2.0
+}
+
+#[test]
+fn candidates_find_the_phantom_nodules_on_software_vulkan() {
+    let device = software_vulkan();
+    let p = generate(&PhantomSpec {
+        nodules: 8,
+        ..PhantomSpec::small(21)
+    });
+    let iso = to_iso(&p.volume, &device.device, ISO_MM);
+    let mask = lung_mask(&iso.tensor, ISO_MM, MASK_FACTOR);
+    assert!(mask.volume_ml > 1500.0, "lung volume {} mL", mask.volume_ml);
+    let candidates = find_candidates(&iso, &mask, 300);
+    assert!(
+        candidates.len() <= 300 && candidates.len() > 50,
+        "{} candidates",
+        candidates.len()
+    );
+    let nodules: Vec<_> = p
+        .truth
+        .nodules
+        .iter()
+        .filter(|n| n.diameter_mm >= 4.0)
+        .collect();
+    let found = nodules
+        .iter()
+        .filter(|n| candidates.iter().any(|c| within(c.lps_mm, n)))
+        .count();
+    // Measured on held-out phantoms: 0.91 of nodules ≥ 4 mm (models/detector/MODEL_CARD.md).
+    assert!(
+        found * 10 >= nodules.len() * 7,
+        "{found} of {} nodules ≥ 4 mm among {} candidates",
+        nodules.len(),
+        candidates.len()
+    );
+    // The same ranking as burn's CPU backend: the device changes speed, not results.
+    let cpu = cpu_backend();
+    let iso_cpu = to_iso(&p.volume, &cpu.device, ISO_MM);
+    let mask_cpu = lung_mask(&iso_cpu.tensor, ISO_MM, MASK_FACTOR);
+    assert_eq!(mask_cpu.labels, mask.labels);
+    let on_cpu = find_candidates(&iso_cpu, &mask_cpu, 300);
+    let top = |c: &[hilum_detect::Candidate]| c.iter().take(20).map(|c| c.zyx).collect::<Vec<_>>();
+    assert_eq!(top(&on_cpu), top(&candidates));
+}
+
+#[test]
+fn detection_end_to_end_on_software_vulkan_with_the_committed_weights() {
+    let device = software_vulkan();
+    let model = hilum_detect::weights::load(&hilum_detect::weights::default_path(), &device.device)
+        .expect("committed weights in models/detector");
+    let p = generate(&PhantomSpec::small(22));
+    let options = DetectOptions {
+        max_candidates: 40,
+        min_confidence: 0.0,
+        ..DetectOptions::default()
+    };
+    let result = detect(&p.volume, &device, &model, &options).expect("a chest CT");
+    assert!(!result.findings.is_empty());
+    assert!(result
+        .findings
+        .windows(2)
+        .all(|w| w[0].confidence >= w[1].confidence));
+    for f in &result.findings {
+        let m = &f.measurement;
+        assert!(
+            m.mean_diameter_mm.is_finite() && m.long_axis_mm + 1e-9 >= m.short_axis_mm,
+            "{m:?}"
+        );
+        assert!((0.0..=1.0).contains(&f.confidence));
+    }
+    // The most confident finding is a real nodule.
+    let best = &result.findings[0];
+    assert!(
+        p.truth
+            .nodules
+            .iter()
+            .any(|n| within(best.center_lps_mm, n)),
+        "top finding at {:?} (confidence {:.2}) is no phantom nodule",
+        best.center_lps_mm,
+        best.confidence
+    );
+}
