@@ -33,30 +33,54 @@ impl IsoVolume {
     }
 }
 
-/// Uploads `volume` once and resamples it on the device to `spacing_mm` voxels.
+/// Largest upload in one buffer, bytes: devices may bind no more than 128 MiB
+/// in one buffer (lavapipe refuses larger), and a 512×512×300 volume is 300 MiB in f32.
+const MAX_SLAB_BYTES: usize = 64 << 20;
+
+/// Output size and step (input voxels per output voxel) for resampling an
+/// axis of `n_in` voxels `spacing` apart to `target` mm.
+fn iso_axis(n_in: usize, spacing: f64, target: f64) -> (usize, f64) {
+    let step = target / spacing;
+    (
+        (((n_in - 1) as f64 / step).floor() as usize + 1).max(1),
+        step,
+    )
+}
+
+/// Uploads `volume` once, in slabs of slices each resampled in-plane on the
+/// device, then joined and resampled along the slices to `spacing_mm` voxels.
 pub fn to_iso(volume: &Volume, device: &Device, spacing_mm: f64) -> IsoVolume {
     let [nx, ny, nz] = volume.dims;
-    let data: Vec<f32> = volume.data.par_iter().map(|&h| normalise(h)).collect();
-    let mut t: Tensor<3> = Tensor::from_data(TensorData::new(data, [nz, ny, nx]), device);
     let sp = volume.spacing();
-    // (tensor axis, volume axis): z ↔ slices (2), y ↔ rows (1), x ↔ columns (0).
-    let mut steps = [0f64; 3];
-    for (axis, vol_axis) in [(2usize, 0usize), (1, 1), (0, 2)] {
-        let n_in = volume.dims[vol_axis];
-        let step = spacing_mm / sp[vol_axis];
-        let n_out = (((n_in - 1) as f64 / step).floor() as usize + 1).max(1);
-        t = resample_axis(t, axis, n_out, 0.0, step);
-        steps[vol_axis] = step;
-    }
+    let (out_x, step_x) = iso_axis(nx, sp[0], spacing_mm);
+    let (out_y, step_y) = iso_axis(ny, sp[1], spacing_mm);
+    let (out_z, step_z) = iso_axis(nz, sp[2], spacing_mm);
+    let plane = nx * ny;
+    let slab = (MAX_SLAB_BYTES / (plane * 4)).clamp(1, nz);
+    let slabs: Vec<Tensor<3>> = (0..nz)
+        .step_by(slab)
+        .map(|k0| {
+            let k1 = (k0 + slab).min(nz);
+            let data: Vec<f32> = volume.data[k0 * plane..k1 * plane]
+                .par_iter()
+                .map(|&h| normalise(h))
+                .collect();
+            let t: Tensor<3> = Tensor::from_data(TensorData::new(data, [k1 - k0, ny, nx]), device);
+            // Tensor axes (z, y, x) are (slices, rows, columns).
+            let t = resample_axis(t, 2, out_x, 0.0, step_x);
+            resample_axis(t, 1, out_y, 0.0, step_y)
+        })
+        .collect();
+    let t = resample_axis(Tensor::cat(slabs, 0), 0, out_z, 0.0, step_z);
     let a = volume.affine;
     IsoVolume {
         tensor: t,
         spacing_mm,
         affine: Affine {
             origin: a.origin,
-            col_step: geometry::scale(a.col_step, steps[0]),
-            row_step: geometry::scale(a.row_step, steps[1]),
-            slice_step: geometry::scale(a.slice_step, steps[2]),
+            col_step: geometry::scale(a.col_step, step_x),
+            row_step: geometry::scale(a.row_step, step_y),
+            slice_step: geometry::scale(a.slice_step, step_z),
         },
     }
 }
