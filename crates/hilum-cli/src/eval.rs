@@ -17,14 +17,8 @@ pub struct Args {
     phantoms: usize,
     #[arg(long, default_value_t = 5000)]
     first_seed: u64,
-    #[arg(long, default_value = "384x384x200", value_parser = crate::train::parse_dims)]
-    size: [usize; 3],
-    #[arg(long, default_value_t = 1.5)]
-    slice_mm: f64,
-    #[arg(long, default_value_t = 30.0)]
-    noise: f32,
-    #[arg(long, default_value_t = 12)]
-    nodules: usize,
+    #[command(flatten)]
+    phantom: crate::train::PhantomSet,
     /// Also score an LIDC-IDRI scan folder (slices and reader XML).
     #[arg(long)]
     lidc: Option<PathBuf>,
@@ -78,10 +72,10 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let started = std::time::Instant::now();
     for seed in args.first_seed..args.first_seed + args.phantoms as u64 {
         let p = generate(&PhantomSpec {
-            dims: args.size,
-            slice_mm: args.slice_mm,
-            noise_hu: args.noise,
-            nodules: args.nodules,
+            dims: args.phantom.size,
+            slice_mm: args.phantom.slice_mm,
+            noise_hu: args.phantom.noise,
+            nodules: args.phantom.nodules,
             ..PhantomSpec::standard(seed)
         });
         let result = detect(&p.volume, &device, &model, &every)

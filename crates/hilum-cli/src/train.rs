@@ -14,20 +14,28 @@ pub struct Args {
     /// Phantom seeds, FIRST..END (end exclusive). Evaluation uses seeds ≥ 5000.
     #[arg(long, default_value = "1000..1032", value_parser = parse_range)]
     seeds: std::ops::Range<u64>,
-    #[arg(long, default_value = "384x384x200", value_parser = parse_dims)]
-    size: [usize; 3],
-    #[arg(long, default_value_t = 1.5)]
-    slice_mm: f64,
-    #[arg(long, default_value_t = 30.0)]
-    noise: f32,
-    #[arg(long, default_value_t = 12)]
-    nodules: usize,
+    #[command(flatten)]
+    phantom: PhantomSet,
     #[arg(long, default_value_t = 1500)]
     steps: usize,
     #[arg(long, default_value_t = 64)]
     batch: usize,
     #[arg(long, default_value_t = 1e-3)]
     lr: f64,
+}
+
+/// The phantoms a model is trained and evaluated on: one definition, so that
+/// `hilum train` and `hilum eval` draw from the same distribution.
+#[derive(clap::Args)]
+pub struct PhantomSet {
+    #[arg(long, default_value = "384x384x200", value_parser = parse_dims)]
+    pub size: [usize; 3],
+    #[arg(long, default_value_t = 1.5)]
+    pub slice_mm: f64,
+    #[arg(long, default_value_t = 30.0)]
+    pub noise: f32,
+    #[arg(long, default_value_t = 12)]
+    pub nodules: usize,
 }
 
 pub fn parse_range(s: &str) -> Result<std::ops::Range<u64>, String> {
@@ -63,10 +71,10 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     eprintln!("training on {}", device.label);
     let config = TrainConfig {
         seeds: args.seeds.clone().collect(),
-        dims: args.size,
-        slice_mm: args.slice_mm,
-        noise_hu: args.noise,
-        nodules_per_scan: args.nodules,
+        dims: args.phantom.size,
+        slice_mm: args.phantom.slice_mm,
+        noise_hu: args.phantom.noise,
+        nodules_per_scan: args.phantom.nodules,
         candidates_per_scan: hilum_detect::MAX_CANDIDATES,
         steps: args.steps,
         batch: args.batch,
@@ -80,7 +88,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         "command": std::env::args().collect::<Vec<_>>().join(" "),
         "device": device.label,
         "seeds": format!("{}..{}", args.seeds.start, args.seeds.end),
-        "phantom": { "size": args.size, "slice_mm": args.slice_mm, "noise_hu": args.noise, "nodules": args.nodules },
+        "phantom": { "size": args.phantom.size, "slice_mm": args.phantom.slice_mm, "noise_hu": args.phantom.noise, "nodules": args.phantom.nodules },
         "hyper_parameters": { "steps": args.steps, "batch": args.batch, "learning_rate": args.lr, "optimizer": "Adam", "loss": "binary cross-entropy on logits", "patch": hilum_detect::model::PATCH, "iso_mm": hilum_detect::ISO_MM },
         "report": report,
     });
