@@ -3,7 +3,11 @@
 //! device (Mesa's lavapipe); otherwise burn's pure-Rust CPU backend (flex).
 //! `HILUM_DEVICE` = `auto` (default), `gpu`, `software` or `cpu` overrides it.
 //!
-//! The same burn code runs on all three; only the `Device` differs.
+//! The same burn code runs on all three; only the `Device` differs. On a wgpu
+//! device, [`open`] also hands back the exact wgpu device and queue burn runs on,
+//! so the viewer ([`render`]) draws on the same device the detector computes on.
+
+pub mod render;
 
 use burn::tensor::{Device, DeviceKind};
 use std::fmt;
@@ -24,6 +28,9 @@ pub struct ComputeDevice {
     pub device: Device,
     pub accelerator: Accelerator,
     pub label: String,
+    /// burn's own wgpu device and queue, when the runtime was opened through
+    /// [`open`]; `None` for the CPU backend or a lazily created device.
+    pub wgpu: Option<(wgpu::Device, wgpu::Queue)>,
 }
 
 impl fmt::Debug for ComputeDevice {
@@ -64,6 +71,7 @@ fn wgpu_device(kind: DeviceKind, adapter: &Adapter, accelerator: Accelerator) ->
         device: Device::wgpu(kind),
         accelerator,
         label: format!("wgpu {}: {}", adapter.backend, adapter.name),
+        wgpu: None,
     }
 }
 
@@ -73,6 +81,7 @@ pub fn cpu_backend() -> ComputeDevice {
         device: Device::flex(),
         accelerator: Accelerator::CpuBackend,
         label: "burn flex (CPU)".into(),
+        wgpu: None,
     }
 }
 
@@ -80,6 +89,34 @@ pub fn cpu_backend() -> ComputeDevice {
 pub fn choose() -> Result<ComputeDevice, String> {
     let wanted = std::env::var("HILUM_DEVICE").unwrap_or_else(|_| "auto".into());
     choose_from(&wanted, &adapters())
+}
+
+/// Chooses the device (as [`choose`]) and brings its runtime up now, keeping
+/// the wgpu handles so the renderer can share them. Call once per process,
+/// before any tensor work on that device.
+pub fn open() -> Result<ComputeDevice, String> {
+    let wanted = std::env::var("HILUM_DEVICE").unwrap_or_else(|_| "auto".into());
+    open_named(&wanted)
+}
+
+/// [`open`] for a named choice (`auto`, `gpu`, `software`, `cpu`).
+pub fn open_named(wanted: &str) -> Result<ComputeDevice, String> {
+    let mut chosen = choose_from(wanted, &adapters())?;
+    let kind = match chosen.accelerator {
+        Accelerator::Gpu => DeviceKind::DefaultDevice,
+        Accelerator::SoftwareVulkan => DeviceKind::Cpu,
+        Accelerator::CpuBackend => return Ok(chosen),
+    };
+    match Device::wgpu_options().device_kind(kind).init_with_setup() {
+        Ok((device, setup)) => {
+            chosen.device = device;
+            chosen.wgpu = Some((setup.device, setup.queue));
+        }
+        // Already brought up lazily elsewhere in this process: compute still
+        // works, the viewer falls back to the host.
+        Err(e) => eprintln!("hilum: wgpu handles not shared with the viewer: {e}"),
+    }
+    Ok(chosen)
 }
 
 /// The choice itself, separated from discovery so it can be tested.
