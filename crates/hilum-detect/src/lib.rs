@@ -29,7 +29,8 @@ pub use candidates::{find_candidates, Candidate};
 pub use iso::{to_iso, IsoVolume};
 pub use lung::{lung_mask, LungMask};
 pub use pipeline::{
-    check_series, detect, DetectError, DetectOptions, DetectResult, Finding, StageTimes,
+    check_series, detect, detect_observed, DetectError, DetectOptions, DetectResult, Finding,
+    Observer, StageTimes,
 };
 
 /// Iso voxel size used by the detector, mm.

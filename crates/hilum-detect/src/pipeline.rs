@@ -68,7 +68,13 @@ pub enum DetectError {
     NotChest(String),
     #[error("unsuitable series: {0}")]
     Unsuitable(String),
+    #[error("cancelled")]
+    Cancelled,
 }
+
+/// Told each stage's name and the fraction of the whole run done (0..1); returns
+/// `false` to cancel. Checked between stages and between CNN batches.
+pub type Observer<'a> = &'a (dyn Fn(&str, f64) -> bool + Sync);
 
 fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1e3
@@ -107,13 +113,33 @@ pub fn detect(
     model: &NoduleNet,
     options: &DetectOptions,
 ) -> Result<DetectResult, DetectError> {
+    detect_observed(volume, device, model, options, &|_, _| true)
+}
+
+/// [`detect`], reporting progress to `observe` and stopping when it says so.
+pub fn detect_observed(
+    volume: &Volume,
+    device: &ComputeDevice,
+    model: &NoduleNet,
+    options: &DetectOptions,
+    observe: Observer,
+) -> Result<DetectResult, DetectError> {
     check_series(volume)?;
     let mut times = StageTimes::default();
+    let step = |stage: &str, done: f64| {
+        if observe(stage, done) {
+            Ok(())
+        } else {
+            Err(DetectError::Cancelled)
+        }
+    };
 
+    step("resampling to isotropic voxels", 0.0)?;
     let t = Instant::now();
     let iso = to_iso(volume, &device.device, ISO_MM);
     times.upload_resample_ms = ms(t);
 
+    step("segmenting the lungs", 0.1)?;
     let t = Instant::now();
     let mask = lung_mask(&iso.tensor, ISO_MM, MASK_FACTOR);
     times.lung_mask_ms = ms(t);
@@ -124,6 +150,7 @@ pub fn detect(
         )));
     }
 
+    step("finding candidates", 0.2)?;
     let t = Instant::now();
     let candidates = find_candidates(&iso, &mask, options.max_candidates);
     times.candidates_ms = ms(t);
@@ -132,6 +159,8 @@ pub fn detect(
     let padded = pad_for_patches(&iso.tensor);
     let mut confidence = Vec::with_capacity(candidates.len());
     for chunk in candidates.chunks(options.batch.max(1)) {
+        let done = confidence.len() as f64 / candidates.len().max(1) as f64;
+        step("scoring candidates", 0.5 + 0.4 * done)?;
         let centres: Vec<[usize; 3]> = chunk.iter().map(|c| c.zyx).collect();
         let p = model.probabilities(cut_patches(&padded, &centres));
         let p: Vec<f32> = p.into_data().try_to_vec().expect("f32");
@@ -139,6 +168,7 @@ pub fn detect(
     }
     times.classify_ms = ms(t);
 
+    step("measuring nodules", 0.9)?;
     let t = Instant::now();
     let centres: Vec<[f64; 3]> = candidates.iter().map(|c| c.lps_mm).collect();
     let radii: Vec<f64> = candidates.iter().map(|c| c.radius_mm).collect();
@@ -167,6 +197,7 @@ pub fn detect(
         });
     }
     times.measure_ms = ms(t);
+    step("done", 1.0)?;
     findings.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
     let lung_rads = study_category(findings.iter().map(|f| f.lung_rads));
     Ok(DetectResult {

@@ -1,0 +1,451 @@
+//! What the desktop app does, with no transport attached: open a study, render
+//! its views on the compute device, run detection in the background with
+//! progress and cancel, keep the clinician's review, and write the report text.
+//!
+//! The Tauri shell (`src-tauri`) and `hilum serve` (the browser build the UI
+//! tests drive) are both thin adapters over [`App`]; neither holds logic.
+
+pub mod report;
+pub mod review;
+pub mod studies;
+
+use hilum_core::Volume;
+use hilum_detect::{detect_observed, weights, DetectError, DetectOptions};
+use hilum_gpu::render::{Frame, Plane, ViewRequest, Viewer};
+use hilum_gpu::ComputeDevice;
+use review::{DetectionRun, Edit, Manual, Review, Status};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Instant;
+pub use studies::{SeriesInfo, StudyInfo};
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so readers
+/// never see a half-written file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let tmp = path.with_extension(format!("partial-{}", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The open series: its volume (the one host copy), the viewer holding it on
+/// the device, and its review.
+struct Open {
+    series: SeriesInfo,
+    volume: Arc<Volume>,
+    viewer: Viewer,
+    review: Review,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct DetectionStatus {
+    pub running: bool,
+    pub stage: String,
+    /// 0..1
+    pub fraction: f64,
+    pub error: Option<String>,
+    /// Set when a run finished and its findings were merged into the review.
+    pub finished: bool,
+    pub device: String,
+}
+
+/// What the UI shows after opening a study.
+#[derive(Clone, Debug, Serialize)]
+pub struct Opened {
+    pub studies: Vec<StudyInfo>,
+    pub study: StudyInfo,
+    pub series: SeriesInfo,
+    /// One line per file that could not be read, naming the file and the reason.
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+    pub load_ms: f64,
+    pub renderer: String,
+}
+
+/// HU and patient position under the cursor.
+#[derive(Clone, Debug, Serialize)]
+pub struct Probe {
+    pub voxel: [usize; 3],
+    pub lps_mm: [f64; 3],
+    pub hu: i16,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ReportView {
+    pub text: String,
+    /// True when `text` is the clinician's edit rather than the template.
+    pub edited: bool,
+    pub generated: String,
+    pub lung_rads: hilum_core::LungRads,
+    pub management: &'static str,
+    pub accepted: usize,
+}
+
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct Recent {
+    pub path: PathBuf,
+    pub patient_name: String,
+    pub patient_id: String,
+    pub study_date: String,
+}
+
+pub struct App {
+    data_dir: PathBuf,
+    device: OnceLock<Result<ComputeDevice, String>>,
+    index: Mutex<Option<studies::Indexed>>,
+    open: Arc<Mutex<Option<Open>>>,
+    detection: Arc<Mutex<DetectionStatus>>,
+    cancel: Arc<AtomicBool>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl App {
+    /// `data_dir` holds reviews, recent studies and the demo study.
+    pub fn new(data_dir: PathBuf) -> Self {
+        Self {
+            data_dir,
+            device: OnceLock::new(),
+            index: Mutex::new(None),
+            open: Arc::default(),
+            detection: Arc::default(),
+            cancel: Arc::default(),
+        }
+    }
+
+    /// An app on a device chosen by the caller (tests, benchmarks).
+    pub fn with_device(data_dir: PathBuf, device: ComputeDevice) -> Self {
+        let app = Self::new(data_dir);
+        let _ = app.device.set(Ok(device));
+        app
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The compute device, opened on first use (`HILUM_DEVICE` overrides).
+    pub fn device(&self) -> Result<&ComputeDevice, String> {
+        self.device
+            .get_or_init(hilum_gpu::open)
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The demo study (a synthetic chest CT with known nodules), written on first use.
+    pub fn demo_path(&self, spec: &hilum_phantom::PhantomSpec) -> Result<PathBuf, String> {
+        let [nx, ny, nz] = spec.dims;
+        let dir = self
+            .data_dir
+            .join(format!("demo/phantom-seed-{}-{nx}x{ny}x{nz}", spec.seed));
+        if !dir.join("truth.json").is_file() {
+            let tmp = dir.with_extension("partial");
+            let _ = std::fs::remove_dir_all(&tmp);
+            let phantom = hilum_phantom::generate(spec);
+            hilum_phantom::write_phantom(
+                &phantom,
+                &tmp,
+                hilum_dicom::write::FileLayout::SingleFrame,
+            )
+            .map_err(|e| format!("{}: cannot write the demo study: {e}", tmp.display()))?;
+            std::fs::rename(&tmp, &dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        Ok(dir)
+    }
+
+    /// Indexes `path`, opens its chest CT series (or the largest image series)
+    /// and restores that series' review.
+    pub fn open_path(&self, path: &Path) -> Result<Opened, String> {
+        let indexed = studies::Indexed::new(path);
+        let errors = indexed.errors.clone();
+        let (study_uid, series_uid) = indexed.default_series().ok_or_else(|| {
+            format!(
+                "{}: no CT image series found{}",
+                path.display(),
+                errors
+                    .first()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default()
+            )
+        })?;
+        *lock(&self.index) = Some(indexed);
+        let mut opened = self.open_series(&study_uid, &series_uid)?;
+        opened.errors = errors;
+        self.remember(path, &opened.study);
+        Ok(opened)
+    }
+
+    /// Opens another series of the indexed studies.
+    pub fn open_series(&self, study_uid: &str, series_uid: &str) -> Result<Opened, String> {
+        self.cancel_detection();
+        let t = Instant::now();
+        let index = lock(&self.index);
+        let indexed = index.as_ref().ok_or("no study is open")?;
+        let (study, series, loaded) = indexed.load(study_uid, series_uid)?;
+        let studies = indexed.studies.clone();
+        drop(index);
+        let volume = Arc::new(loaded.volume);
+        let device = self.device()?;
+        let viewer = Viewer::new(device, &volume);
+        let renderer = if viewer.on_device() {
+            device.label.clone()
+        } else {
+            "host (no wgpu device)".into()
+        };
+        let review = Review::load(&self.data_dir, &study.study_instance_uid, series_uid)?;
+        let warnings = loaded.problems.iter().map(|p| p.to_string()).collect();
+        let load_ms = t.elapsed().as_secs_f64() * 1e3;
+        *lock(&self.detection) = DetectionStatus::default();
+        *lock(&self.open) = Some(Open {
+            series: series.clone(),
+            volume,
+            viewer,
+            review,
+        });
+        Ok(Opened {
+            studies,
+            study,
+            series,
+            errors: Vec::new(),
+            warnings,
+            load_ms,
+            renderer,
+        })
+    }
+
+    pub fn studies(&self) -> Vec<StudyInfo> {
+        lock(&self.index)
+            .as_ref()
+            .map(|i| i.studies.clone())
+            .unwrap_or_default()
+    }
+
+    /// A small picture of a series' middle slice (lung window).
+    pub fn thumbnail(&self, series_uid: &str) -> Result<Frame, String> {
+        let index = lock(&self.index);
+        index
+            .as_ref()
+            .ok_or("no study is open")?
+            .thumbnail(series_uid)
+    }
+
+    fn with_open<T>(&self, f: impl FnOnce(&mut Open) -> Result<T, String>) -> Result<T, String> {
+        let mut open = lock(&self.open);
+        f(open.as_mut().ok_or("no series is open")?)
+    }
+
+    pub fn render(&self, req: &ViewRequest) -> Result<Frame, String> {
+        self.with_open(|o| o.viewer.render(&o.volume, req))
+    }
+
+    /// The voxel under output pixel (x, y) of a view.
+    pub fn probe(&self, plane: Plane, slice: usize, x: usize, y: usize) -> Result<Probe, String> {
+        self.with_open(|o| {
+            let v = &o.volume;
+            let (w, h, depth) = hilum_gpu::render::plane_dims(v.dims, plane);
+            if x >= w || y >= h || slice >= depth {
+                return Err("outside the image".into());
+            }
+            let voxel = hilum_gpu::render::plane_voxel(v.dims, plane, x, y, slice);
+            Ok(Probe {
+                voxel,
+                lps_mm: v.affine.voxel_to_lps(voxel.map(|c| c as f64)),
+                hu: v.get(voxel[0], voxel[1], voxel[2]),
+            })
+        })
+    }
+
+    /// Starts detection on the open series in the background. Poll
+    /// [`App::detection_status`]; [`App::cancel_detection`] stops it. When it
+    /// finishes, its findings are merged into the series' review and saved.
+    pub fn start_detection(&self) -> Result<(), String> {
+        let device = self.device()?.clone();
+        let (volume, series_uid) =
+            self.with_open(|o| Ok((o.volume.clone(), o.series.series_instance_uid.clone())))?;
+        {
+            let mut status = lock(&self.detection);
+            if status.running {
+                return Err("detection is already running".into());
+            }
+            *status = DetectionStatus {
+                running: true,
+                stage: "loading the model".into(),
+                device: device.label.clone(),
+                ..DetectionStatus::default()
+            };
+        }
+        self.cancel.store(false, Ordering::SeqCst);
+        let status = self.detection.clone();
+        let cancel = self.cancel.clone();
+        let open = self.open.clone();
+        let data_dir = self.data_dir.clone();
+        std::thread::spawn(move || {
+            let t = Instant::now();
+            let outcome =
+                weights::load(&weights::default_path(), &device.device).and_then(|model| {
+                    detect_observed(
+                        &volume,
+                        &device,
+                        &model,
+                        &DetectOptions::default(),
+                        &|stage, fraction| {
+                            let mut s = lock(&status);
+                            s.stage = stage.into();
+                            s.fraction = fraction;
+                            !cancel.load(Ordering::SeqCst)
+                        },
+                    )
+                    .map_err(|e| match e {
+                        DetectError::Cancelled => "cancelled".to_string(),
+                        e => e.to_string(),
+                    })
+                });
+            let merged = outcome.and_then(|result| {
+                let mut open = lock(&open);
+                let o = open
+                    .as_mut()
+                    .filter(|o| o.series.series_instance_uid == series_uid)
+                    .ok_or("the series was closed before detection finished")?;
+                o.review.merge_detections(
+                    &result.findings,
+                    DetectionRun {
+                        device: device.label.clone(),
+                        seconds: (t.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+                        candidates: result.candidates,
+                    },
+                );
+                o.review.save(&data_dir)
+            });
+            let mut s = lock(&status);
+            s.running = false;
+            match merged {
+                Ok(()) => {
+                    s.finished = true;
+                    s.fraction = 1.0;
+                    s.stage = "done".into();
+                }
+                Err(e) if e == "cancelled" => s.stage = "cancelled".into(),
+                Err(e) => s.error = Some(e),
+            }
+        });
+        Ok(())
+    }
+
+    pub fn detection_status(&self) -> DetectionStatus {
+        lock(&self.detection).clone()
+    }
+
+    pub fn cancel_detection(&self) {
+        self.cancel.store(true, Ordering::SeqCst);
+    }
+
+    /// Waits for a running detection to end (for the command line and tests).
+    pub fn wait_for_detection(&self) -> DetectionStatus {
+        loop {
+            let s = self.detection_status();
+            if !s.running {
+                return s;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    pub fn review(&self) -> Result<Review, String> {
+        self.with_open(|o| Ok(o.review.clone()))
+    }
+
+    /// Changes the review and saves it before answering.
+    fn change<T>(
+        &self,
+        f: impl FnOnce(&mut Review) -> Result<T, String>,
+    ) -> Result<Review, String> {
+        self.with_open(|o| {
+            f(&mut o.review)?;
+            o.review.save(&self.data_dir)?;
+            Ok(o.review.clone())
+        })
+    }
+
+    pub fn set_status(&self, id: u32, status: Status) -> Result<Review, String> {
+        self.change(|r| r.set_status(id, status))
+    }
+
+    pub fn accept_all_over(&self, confidence: f64) -> Result<Review, String> {
+        self.change(|r| Ok(r.accept_all_over(confidence)))
+    }
+
+    pub fn edit_finding(&self, id: u32, edit: &Edit) -> Result<Review, String> {
+        self.change(|r| r.edit(id, edit))
+    }
+
+    pub fn add_finding(&self, manual: &Manual) -> Result<Review, String> {
+        self.change(|r| r.add(manual))
+    }
+
+    /// The report: the clinician's edited text if there is one, otherwise the
+    /// template over accepted findings.
+    pub fn report(&self) -> Result<ReportView, String> {
+        self.with_open(|o| {
+            let generated = report::findings_text(&o.review, o.volume.dims[2]);
+            let category = o.review.lung_rads();
+            Ok(ReportView {
+                text: o
+                    .review
+                    .report_text
+                    .clone()
+                    .unwrap_or_else(|| generated.clone()),
+                edited: o.review.report_text.is_some(),
+                generated,
+                lung_rads: category,
+                management: category.management(),
+                accepted: o.review.accepted().count(),
+            })
+        })
+    }
+
+    /// Stores the clinician's text; `None` goes back to the generated text.
+    pub fn set_report_text(&self, text: Option<String>) -> Result<ReportView, String> {
+        self.change(|r| {
+            r.report_text = text;
+            Ok(())
+        })?;
+        self.report()
+    }
+
+    fn recent_path(&self) -> PathBuf {
+        self.data_dir.join("recent.json")
+    }
+
+    /// Recently opened studies, newest first.
+    pub fn recent(&self) -> Vec<Recent> {
+        std::fs::read(self.recent_path())
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    fn remember(&self, path: &Path, study: &StudyInfo) {
+        let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        let mut recent = self.recent();
+        recent.retain(|r| r.path != path);
+        recent.insert(
+            0,
+            Recent {
+                path,
+                patient_name: study.patient_name.clone(),
+                patient_id: study.patient_id.clone(),
+                study_date: study.study_date.clone(),
+            },
+        );
+        recent.truncate(10);
+        let bytes = serde_json::to_vec_pretty(&recent).expect("serialisable");
+        if let Err(e) = write_atomic(&self.recent_path(), &bytes) {
+            eprintln!("hilum: recent studies not saved: {e}");
+        }
+    }
+}
