@@ -207,3 +207,89 @@ pub fn detect() -> Result<()> {
     println!("(device memory is not reported: wgpu exposes no portable query for it)");
     Ok(())
 }
+
+/// `./x bench app [PATH]`: the viewer in the running UI on every device —
+/// time from choosing the study to its first image, input-to-pixels latency of
+/// scrolling and of window/level dragging, and the host memory of the process.
+pub fn app(path: Option<&Path>) -> Result<()> {
+    let hilum = build_hilum()?;
+    let study = match path {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let dir = crate::cache_dir().join("demo/phantom-seed-1");
+            if !dir.join("truth.json").is_file() {
+                crate::run(
+                    "writing the demo study",
+                    Command::new(&hilum)
+                        .args(["phantom", "--seed", "1", "--out"])
+                        .arg(&dir),
+                )?;
+            }
+            dir
+        }
+    };
+    println!(
+        "Viewer benchmark on {}, in Chromium against `hilum serve` (release)",
+        study.display()
+    );
+    println!("| device | series | first image ms | scroll ms (median / p95) | window drag ms (median / p95, 3 views) | host MB: baseline → peak | (peak − baseline) ÷ volume |");
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    for device in ["gpu", "software", "cpu"] {
+        let out = Command::new("node")
+            .current_dir(root().join("ui"))
+            .env("HILUM_DEVICE", device)
+            .arg("e2e/bench.mjs")
+            .arg(&hilum)
+            .arg(&study)
+            .arg(device)
+            .output()
+            .context("node e2e/bench.mjs")?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let Some(v) = text
+            .lines()
+            .last()
+            .and_then(|l| serde_json::from_str::<Value>(l).ok())
+        else {
+            println!(
+                "| {device} | failed: {} | | | | | |",
+                String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+            );
+            continue;
+        };
+        if let Some(e) = v["error"].as_str() {
+            println!("| {device} | not available: {e} | | | | | |");
+            continue;
+        }
+        let dims = v["dims"].as_str().unwrap_or("");
+        let voxels: f64 = dims
+            .split(" · ")
+            .find(|p| p.matches('×').count() == 2 && !p.contains("mm"))
+            .map(|p| {
+                p.split('×')
+                    .filter_map(|n| n.trim().parse::<f64>().ok())
+                    .product()
+            })
+            .unwrap_or(f64::NAN);
+        let volume_mb = voxels * 2.0 / (1024.0 * 1024.0);
+        let (base, peak) = (
+            v["baselineMb"].as_f64().unwrap_or(0.0),
+            v["peakMb"].as_f64().unwrap_or(0.0),
+        );
+        let f = |x: &Value| x.as_f64().map_or("?".into(), |v| format!("{v:.1}"));
+        println!(
+            "| {device} | {} | {} | {} / {} | {} / {} | {base:.0} → {peak:.0} | {:.2} |",
+            dims.split(" · ").nth(1).unwrap_or(dims),
+            f(&v["firstImageMs"]),
+            f(&v["scroll"]["median"]),
+            f(&v["scroll"]["p95"]),
+            f(&v["windowing"]["median"]),
+            f(&v["windowing"]["p95"]),
+            (peak - base) / volume_mb
+        );
+    }
+    println!("Targets: first image ≤ 500 ms; ≤ 16 ms a frame on a GPU; host memory ≤ 1.5 × the volume + the baseline.");
+    Ok(())
+}

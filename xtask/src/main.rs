@@ -1,13 +1,16 @@
 //! Hilum's one entry point for building, testing and measuring.
 //!
-//! `./x app` — set up and run the main job (today: the pipeline on the demo phantom)
+//! `./x app` — set up and run the desktop app on the demo study (no display: the
+//!   same pipeline on the demo study from the command line)
 //! `./x test` — set up and run every check CI runs
+//! `./x bench app [PATH]` — time to first image, frame latency and memory of the viewer
 //! `./x bench load PATH` — load speed against pydicom and the I/O floor, peak memory
 //! `./x fuzz [SECONDS]` — fuzz the DICOM reader (needs a nightly toolchain)
 //! `./x setup` — install the system packages the tests need (Debian, as root)
 
 mod bench;
 mod setup;
+mod ui;
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -22,13 +25,15 @@ fn main() -> Result<()> {
         ["setup"] => setup::system_packages(),
         ["bench", "load", path] => bench::load(Path::new(path)),
         ["bench", "detect"] => bench::detect(),
+        ["bench", "app"] => bench::app(None),
+        ["bench", "app", path] => bench::app(Some(Path::new(path))),
         ["train", "detector", rest @ ..] => train_detector(rest),
         ["eval", "detect", rest @ ..] => eval_detect(rest),
         ["fuzz"] => fuzz(300),
         ["fuzz", seconds] => fuzz(seconds.parse().context("fuzz SECONDS")?),
         _ => {
             eprintln!(
-                "usage: ./x app | test | setup | bench load PATH | bench detect | train detector [ARGS] | eval detect [ARGS] | fuzz [SECONDS]"
+                "usage: ./x app | test | setup | bench load PATH | bench detect | bench app [PATH] | train detector [ARGS] | eval detect [ARGS] | fuzz [SECONDS]"
             );
             std::process::exit(2);
         }
@@ -57,10 +62,10 @@ pub fn cache_dir() -> PathBuf {
 /// Prints what is about to run, then runs it; fails on a non-zero exit.
 pub fn run(what: &str, cmd: &mut Command) -> Result<()> {
     eprintln!("==> {what}");
-    let status = cmd
-        .current_dir(root())
-        .status()
-        .with_context(|| format!("starting: {what}"))?;
+    if cmd.get_current_dir().is_none() {
+        cmd.current_dir(root());
+    }
+    let status = cmd.status().with_context(|| format!("starting: {what}"))?;
     if !status.success() {
         bail!("{what}: failed ({status})");
     }
@@ -71,17 +76,45 @@ pub fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
+/// The release `hilum`, built together with the desktop app so both share one
+/// set of dependency features (one release build of burn, not two).
 pub fn build_hilum() -> Result<PathBuf> {
+    Ok(build_release()?.0)
+}
+
+fn has_display() -> bool {
+    ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()))
+}
+
+/// Builds the `hilum` CLI and the desktop app (release) with the UI embedded.
+fn build_release() -> Result<(PathBuf, PathBuf)> {
+    ui::build()?;
     run(
-        "building hilum (release)",
-        cargo().args(["build", "--release", "--package", "hilum-cli"]),
+        "building hilum and the desktop app (release)",
+        cargo().args([
+            "build",
+            "--release",
+            "--package",
+            "hilum-cli",
+            "--package",
+            "hilum-desktop",
+        ]),
     )?;
-    Ok(target_dir().join("release/hilum"))
+    let dir = target_dir().join("release");
+    Ok((dir.join("hilum"), dir.join("hilum-desktop")))
 }
 
 fn app() -> Result<()> {
     setup::system_packages()?;
-    let hilum = build_hilum()?;
+    let (hilum, desktop) = build_release()?;
+    if has_display() {
+        eprintln!("==> starting the Hilum desktop app (first launch opens the demo study; the next, your most recent)");
+        eprintln!("    Hilum is decision support, not diagnosis.");
+        return run("hilum-desktop", &mut Command::new(desktop));
+    }
+    eprintln!("==> no display: running the app's pipeline on the demo study from the command line");
     let demo = cache_dir().join("demo/phantom-seed-1");
     if !demo.join("truth.json").is_file() {
         run(
@@ -113,7 +146,7 @@ fn app() -> Result<()> {
             .arg(cache_dir().join("demo/findings.json")),
     )?;
     eprintln!(
-        "\nDemo study: {}\nViews:      {}\nFindings:   {}\nThe desktop app is not built yet; this is the pipeline from the command line.\nHilum is decision support, not diagnosis.",
+        "\nDemo study: {}\nViews:      {}\nFindings:   {}\nWith a display, `./x app` opens the desktop app; `hilum serve` serves the same UI to a browser on 127.0.0.1.\nHilum is decision support, not diagnosis.",
         demo.display(),
         views.display(),
         cache_dir().join("demo/findings.json").display()
@@ -123,6 +156,9 @@ fn app() -> Result<()> {
 
 fn test() -> Result<()> {
     setup::system_packages()?;
+    ui::lint_and_unit_tests()?;
+    // The desktop crate embeds ui/dist, so the UI is built before Rust compiles.
+    ui::build()?;
     run("rustfmt", cargo().args(["fmt", "--all", "--check"]))?;
     run(
         "clippy (warnings are errors)",
@@ -135,7 +171,14 @@ fn test() -> Result<()> {
             "warnings",
         ]),
     )?;
+    // One build of every target (features unified once), then the tests reuse it.
+    run(
+        "building every crate, binary and test",
+        cargo().args(["build", "--workspace", "--all-targets"]),
+    )?;
     run("tests", cargo().args(["test", "--workspace"]))?;
+    let debug = target_dir().join("debug");
+    ui::end_to_end(&debug.join("hilum"), &debug.join("hilum-desktop"))?;
     Ok(())
 }
 

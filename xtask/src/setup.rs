@@ -59,8 +59,62 @@ pub fn apt_install(packages: &[&str], why: &str) -> Result<()> {
     Ok(())
 }
 
+/// (file or command that proves the package is there, Debian package, why):
+/// the desktop app's build and its tests.
+const DESKTOP: &[(&str, &str, &str)] = &[
+    (
+        "/usr/lib/x86_64-linux-gnu/pkgconfig/webkit2gtk-4.1.pc",
+        "libwebkit2gtk-4.1-dev",
+        "the Tauri webview (WebKitGTK)",
+    ),
+    (
+        "/usr/lib/x86_64-linux-gnu/pkgconfig/gtk+-3.0.pc",
+        "libgtk-3-dev",
+        "the native window and folder picker",
+    ),
+    (
+        "/usr/lib/x86_64-linux-gnu/pkgconfig/librsvg-2.0.pc",
+        "librsvg2-dev",
+        "Tauri's icons",
+    ),
+    (
+        "/usr/bin/pkg-config",
+        "pkg-config",
+        "finds the GTK libraries",
+    ),
+    (
+        "/usr/bin/Xvfb",
+        "xvfb",
+        "a virtual display for the app's tests",
+    ),
+    ("/usr/bin/xvfb-run", "xauth", "xvfb-run needs xauth"),
+    (
+        "/usr/bin/WebKitWebDriver",
+        "webkit2gtk-driver",
+        "WebDriver for the real app (tauri-driver)",
+    ),
+    (
+        "/usr/bin/chromium",
+        "chromium",
+        "the UI in a real browser (playwright-core)",
+    ),
+    ("node", "nodejs", "builds the UI"),
+    ("npm", "npm", "installs the UI's packages"),
+];
+
 pub fn system_packages() -> Result<()> {
-    let missing: Vec<_> = NEEDED.iter().filter(|(cmd, _, _)| !has(cmd)).collect();
+    let missing: Vec<_> = NEEDED
+        .iter()
+        .filter(|(cmd, _, _)| !has(cmd))
+        .chain(
+            DESKTOP
+                .iter()
+                .filter(|(probe, _, _)| match probe.strip_prefix('/') {
+                    Some(_) => !std::path::Path::new(probe).exists(),
+                    None => !has(probe),
+                }),
+        )
+        .collect();
     let mut packages: Vec<&str> = missing.iter().map(|(_, p, _)| *p).collect();
     let mut why: Vec<&str> = missing.iter().map(|(_, _, w)| *w).collect();
     let has_vulkan_loader = std::path::Path::new("/usr/lib/x86_64-linux-gnu/libvulkan.so.1")

@@ -5,6 +5,7 @@
 //! The Tauri shell (`src-tauri`) and `hilum serve` (the browser build the UI
 //! tests drive) are both thin adapters over [`App`]; neither holds logic.
 
+pub mod api;
 pub mod report;
 pub mod review;
 pub mod studies;
@@ -92,6 +93,11 @@ pub struct Recent {
     pub study_date: String,
 }
 
+/// The review list's operating point: findings at or above the detector's
+/// default confidence, the most confident first, at most this many. A reader
+/// reviews a short list; the CLI's `--min-confidence 0` still lists them all.
+pub const REVIEW_LIMIT: usize = 20;
+
 pub struct App {
     data_dir: PathBuf,
     device: OnceLock<Result<ComputeDevice, String>>,
@@ -99,6 +105,8 @@ pub struct App {
     open: Arc<Mutex<Option<Open>>>,
     detection: Arc<Mutex<DetectionStatus>>,
     cancel: Arc<AtomicBool>,
+    demo: Mutex<hilum_phantom::PhantomSpec>,
+    startup: Mutex<Option<PathBuf>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -115,6 +123,8 @@ impl App {
             open: Arc::default(),
             detection: Arc::default(),
             cancel: Arc::default(),
+            demo: Mutex::new(hilum_phantom::PhantomSpec::standard(1)),
+            startup: Mutex::new(None),
         }
     }
 
@@ -135,6 +145,25 @@ impl App {
             .get_or_init(hilum_gpu::open)
             .as_ref()
             .map_err(Clone::clone)
+    }
+
+    /// A study to open at start (from the command line).
+    pub fn set_startup_path(&self, path: Option<PathBuf>) {
+        *lock(&self.startup) = path;
+    }
+
+    /// The start-up study, once: a reload of the UI then opens the recent one.
+    pub fn take_startup_path(&self) -> Option<PathBuf> {
+        lock(&self.startup).take()
+    }
+
+    /// The demo study's size and seed (standard 512×512×300, seed 1, unless set).
+    pub fn set_demo_spec(&self, spec: hilum_phantom::PhantomSpec) {
+        *lock(&self.demo) = spec;
+    }
+
+    pub fn demo_spec(&self) -> hilum_phantom::PhantomSpec {
+        lock(&self.demo).clone()
     }
 
     /// The demo study (a synthetic chest CT with known nodules), written on first use.
@@ -312,7 +341,7 @@ impl App {
                     .filter(|o| o.series.series_instance_uid == series_uid)
                     .ok_or("the series was closed before detection finished")?;
                 o.review.merge_detections(
-                    &result.findings,
+                    &result.findings[..result.findings.len().min(REVIEW_LIMIT)],
                     DetectionRun {
                         device: device.label.clone(),
                         seconds: (t.elapsed().as_secs_f64() * 10.0).round() / 10.0,

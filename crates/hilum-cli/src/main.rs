@@ -11,6 +11,7 @@ mod info;
 mod lidc;
 mod phantom;
 mod progress;
+mod serve;
 mod snapshot;
 mod train;
 
@@ -42,6 +43,8 @@ enum Command {
     Phantom(phantom::Args),
     /// Render PNG views (axial, coronal, sagittal) of the first CT series under PATH.
     Snapshot(snapshot::Args),
+    /// Serve the UI's browser build and the app's commands on 127.0.0.1 (for tests).
+    Serve(serve::Args),
     /// Print the reader consensus (LUNA16 rules) of an LIDC-IDRI scan folder.
     LidcTruth(lidc::Args),
     /// Time loading against the I/O floor (used by `cargo xtask bench load`).
@@ -88,6 +91,7 @@ fn main() -> ExitCode {
         Command::Snapshot(args) => snapshot::run(args),
         Command::BenchLoad(args) => bench::run(args),
         Command::LidcTruth(args) => lidc::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
