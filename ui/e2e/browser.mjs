@@ -18,8 +18,12 @@ mkdirSync(shots, { recursive: true });
 const data = mkdtempSync(join(tmpdir(), "hilum-e2e-"));
 const step = (s) => console.error(`e2e(browser): ${s}`);
 
+// burn's CPU backend unless told otherwise: this test is about the UI; the
+// device path (renderer and detector on lavapipe) is covered by the Rust tests
+// and by the app test, and the CPU backend detects ~8× faster on two cores.
 const server = spawn(hilum, ["serve", "--port", "0", "--ui", "dist", "--data-dir", data, "--demo", "small"], {
   stdio: ["ignore", "pipe", "inherit"],
+  env: { ...process.env, HILUM_DEVICE: process.env.HILUM_DEVICE ?? "cpu" },
 });
 const base = await new Promise((ok, fail) => {
   server.stdout.on("data", (b) => ok(b.toString().trim().split("\n")[0]));
