@@ -20,9 +20,13 @@ pub fn packages() -> Result<()> {
     if fresh(&stamp).is_some() && fresh(&stamp) >= fresh(&lock) {
         return Ok(());
     }
+    // `npm install --no-save` rather than `npm ci`: npm 11.19 writes a lock that
+    // records only this platform's optional packages (rollup's native builds) and
+    // then its own `npm ci` refuses that lock as out of sync. With a lock present,
+    // `install` takes exactly the locked versions; `--no-save` leaves the lock alone.
     run(
-        "npm ci: the UI's packages (Vite, TypeScript, Vitest, ESLint, playwright-core, @tauri-apps/api)",
-        npm(&["ci", "--no-audit", "--no-fund"]).current_dir(root().join("ui")),
+        "npm install: the UI's packages as package-lock.json pins them (Vite, TypeScript, Vitest, ESLint, playwright-core, @tauri-apps/api)",
+        &mut npm(&["install", "--no-save", "--no-audit", "--no-fund"]),
     )
 }
 

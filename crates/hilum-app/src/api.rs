@@ -104,9 +104,16 @@ pub fn call(app: &App, command: &str, a: Value) -> Result<Reply, String> {
             let p: ProbeArg = args(command, a)?;
             json(app.probe(p.plane, p.slice, p.x, p.y)?)
         }
-        "start_detection" => json(app.start_detection()?),
+        // Both answer with the detection status the UI polls.
+        "start_detection" => {
+            app.start_detection()?;
+            json(app.detection_status())
+        }
         "detection_status" => json(app.detection_status()),
-        "cancel_detection" => json(app.cancel_detection()),
+        "cancel_detection" => {
+            app.cancel_detection();
+            json(app.detection_status())
+        }
         "review" => json(app.review()?),
         "set_status" => {
             let s: StatusArg = args(command, a)?;
