@@ -88,6 +88,15 @@ try {
   await click(".finding button.accept");
   await until("an accepted finding", "return !!document.querySelector('.finding[data-status=accepted]')");
   await until("the report", "return /1 pulmonary nodule accepted/.test(document.querySelector('#report').value)");
+
+  step("click the accepted finding to jump to it in every view");
+  // data-rendered holds the slice each view last drew.
+  const drawn = "return [...document.querySelectorAll('.viewport[data-plane]')].map((v) => v.dataset.rendered).join()";
+  const before3 = await js(drawn);
+  await click(".finding[data-status=accepted] .line1 strong");
+  await until("the finding selected", "return !!document.querySelector('.finding.selected[data-status=accepted]')");
+  await until("the views at the finding", `return (${drawn.replace("return ", "")}) !== ${JSON.stringify(before3)}`);
+  await sleep(500); // the other views' frames, if they are still in flight
   await shot("app-2-reviewed.png");
   step("passed");
 } catch (e) {

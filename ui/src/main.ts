@@ -504,6 +504,8 @@ async function afterChange() {
 function selectFinding(f: Finding) {
   selected = f.id;
   const at = slicesThrough(opened!.series, f.center_lps_mm);
+  // The axial image the nodule was measured on, which the report cites.
+  at.axial = f.slice_index;
   for (const plane of PLANES) viewports[plane].setSlice(at[plane]);
   renderFindings();
 }

@@ -214,7 +214,8 @@ pub fn detect() -> Result<()> {
 pub fn app(path: Option<&Path>) -> Result<()> {
     let hilum = build_hilum()?;
     let study = match path {
-        Some(p) => p.to_path_buf(),
+        // Absolute: the server runs in ui/.
+        Some(p) => std::fs::canonicalize(p).with_context(|| format!("{}", p.display()))?,
         None => {
             let dir = crate::cache_dir().join("demo/phantom-seed-1");
             if !dir.join("truth.json").is_file() {
