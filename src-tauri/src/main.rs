@@ -53,7 +53,9 @@ fn main() {
                 app.set_demo_spec(hilum_phantom::PhantomSpec::small(1));
             }
             app.set_startup_path(startup.clone());
-            tauri_app.manage(Shared(Arc::new(app)));
+            let app = Arc::new(app);
+            app.warm_up();
+            tauri_app.manage(Shared(app));
             Ok(())
         })
         .on_window_event(|window, event| {

@@ -3,7 +3,8 @@
 //  - first image: from choosing the study (Enter in the path box) to the first
 //    axial image drawn on the canvas;
 //  - scroll and window/level: from the input event to the frame drawn, per frame;
-//  - host memory of the Hilum process: baseline before opening, peak after.
+//  - host memory of the Hilum process: baseline with the UI served and the
+//    compute device up but no study open; peak after.
 //
 // usage: node e2e/bench.mjs HILUM_BINARY STUDY_PATH DEVICE_LABEL
 
@@ -30,6 +31,16 @@ await page.route("**/api/open_demo", (r) => r.fulfill({ status: 422, body: "benc
 await page.goto(base);
 await page.waitForFunction(() => /no demo/.test(document.querySelector("#status")?.textContent ?? ""));
 await page.unroute("**/api/open_demo");
+// The app's baseline: UI served and compute device up (the app brings it up at
+// start), no study open yet.
+const device = await page.evaluate(() => fetch("/api/device", { method: "POST" }).then(async (r) => ({ ok: r.ok, text: await r.text() })));
+if (!device.ok) {
+  console.log(JSON.stringify({ device: label, error: device.text }));
+  await browser.close();
+  server.kill();
+  process.exit(0);
+}
+const deviceName = JSON.parse(device.text);
 const baselineKb = kb("VmRSS");
 
 await page.fill("#path", study);
@@ -90,6 +101,6 @@ await page.mouse.down();
 const windowing = await measure(40, 3, (i) => page.mouse.move(axial.x + axial.width / 2 + (i % 2 ? 0 : 30), axial.y + axial.height / 2 + i));
 await page.mouse.up();
 const peakKb = kb("VmHWM");
-console.log(JSON.stringify({ device: label, dims, firstImageMs, scroll, windowing, baselineMb: baselineKb / 1024, peakMb: peakKb / 1024 }));
+console.log(JSON.stringify({ device: label, deviceName, dims, firstImageMs, scroll, windowing, baselineMb: baselineKb / 1024, peakMb: peakKb / 1024 }));
 await browser.close();
 server.kill();

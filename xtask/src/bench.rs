@@ -281,7 +281,8 @@ pub fn app(path: Option<&Path>) -> Result<()> {
         );
         let f = |x: &Value| x.as_f64().map_or("?".into(), |v| format!("{v:.1}"));
         println!(
-            "| {device} | {} | {} | {} / {} | {} / {} | {base:.0} → {peak:.0} | {:.2} |",
+            "| {device} ({}) | {} | {} | {} / {} | {} / {} | {base:.0} → {peak:.0} | {:.2} |",
+            v["deviceName"].as_str().unwrap_or("?"),
             dims.split(" · ").nth(1).unwrap_or(dims),
             f(&v["firstImageMs"]),
             f(&v["scroll"]["median"]),
@@ -291,6 +292,7 @@ pub fn app(path: Option<&Path>) -> Result<()> {
             (peak - base) / volume_mb
         );
     }
+    println!("Baseline: the app with its UI served and the compute device up, no study open. On the software Vulkan device, device memory (the volume's 3D texture) is host memory and counts here.");
     println!("Targets: first image ≤ 500 ms; ≤ 16 ms a frame on a GPU; host memory ≤ 1.5 × the volume + the baseline.");
     Ok(())
 }

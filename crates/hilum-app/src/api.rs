@@ -88,6 +88,8 @@ pub fn call(app: &App, command: &str, a: Value) -> Result<Reply, String> {
             notice: crate::report::NOTICE,
             data_dir: app.data_dir().to_path_buf(),
         }),
+        // The compute device's label, once it is up (waits for the bring-up).
+        "device" => json(app.device()?.label.clone()),
         "open_path" => json(app.open_path(&args::<PathArg>(command, a)?.path)?),
         // The path given on the command line, handed out once.
         "startup_path" => json(app.take_startup_path()),

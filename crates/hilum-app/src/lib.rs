@@ -139,6 +139,18 @@ impl App {
         &self.data_dir
     }
 
+    /// Brings the compute device up on a background thread, so the first study
+    /// opens without waiting for the driver (lavapipe takes ~100 ms, a real GPU
+    /// more). Calls that need the device meanwhile wait for the same bring-up.
+    pub fn warm_up(self: &Arc<Self>) {
+        let app = self.clone();
+        std::thread::spawn(move || {
+            if let Err(e) = app.device() {
+                eprintln!("hilum: {e}");
+            }
+        });
+    }
+
     /// The compute device, opened on first use (`HILUM_DEVICE` overrides).
     pub fn device(&self) -> Result<&ComputeDevice, String> {
         self.device

@@ -37,9 +37,23 @@ struct PhantomReport {
     candidates_per_scan: f64,
     diameter_abs_error_mm_6mm: Option<f64>,
     diameter_errors_6mm: Vec<f64>,
+    /// Every found nodule ≥ 4 mm against its truth, to see where measurement errs.
+    measured: Vec<MeasuredNodule>,
     kind_accuracy: Option<f64>,
     lobe_accuracy: Option<f64>,
     seconds_per_scan: f64,
+}
+
+#[derive(Serialize)]
+struct MeasuredNodule {
+    seed: u64,
+    truth_diameter_mm: f64,
+    measured_diameter_mm: f64,
+    long_axis_mm: f64,
+    short_axis_mm: f64,
+    truth_kind: NoduleKind,
+    measured_kind: NoduleKind,
+    attached: Option<&'static str>,
 }
 
 fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
@@ -110,6 +124,16 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 .filter(|f| dist(f.center_lps_mm, n.center_lps_mm) <= r)
                 .max_by(|a, b| a.confidence.total_cmp(&b.confidence));
             if let Some(f) = hit {
+                rep.measured.push(MeasuredNodule {
+                    seed,
+                    truth_diameter_mm: n.diameter_mm,
+                    measured_diameter_mm: f.measurement.mean_diameter_mm,
+                    long_axis_mm: f.measurement.long_axis_mm,
+                    short_axis_mm: f.measurement.short_axis_mm,
+                    truth_kind: n.kind,
+                    measured_kind: f.measurement.kind,
+                    attached: n.attached,
+                });
                 if n.diameter_mm >= 6.0 {
                     rep.diameter_errors_6mm
                         .push(f.measurement.mean_diameter_mm - n.diameter_mm);

@@ -100,6 +100,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         "standard" => PhantomSpec::standard(1),
         other => anyhow::bail!("--demo {other}: expected standard or small"),
     });
+    app.warm_up();
     let server = Server::http(("127.0.0.1", args.port)).map_err(|e| anyhow::anyhow!("{e}"))?;
     let addr = server.server_addr().to_ip().expect("an IP listener");
     println!("http://{addr}/");

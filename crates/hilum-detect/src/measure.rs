@@ -68,6 +68,132 @@ fn grow(v: &Volume, seed: [usize; 3], threshold: i16, max_radius_vox: [f64; 3]) 
     Region { voxels }
 }
 
+/// Unit directions spread evenly over the sphere (a Fibonacci lattice).
+fn directions(n: usize) -> Vec<[f64; 3]> {
+    let golden = std::f64::consts::PI * (3.0 - 5f64.sqrt());
+    (0..n)
+        .map(|i| {
+            let z = 1.0 - 2.0 * (i as f64 + 0.5) / n as f64;
+            let r = (1.0 - z * z).sqrt();
+            let a = golden * i as f64;
+            [r * a.cos(), r * a.sin(), z]
+        })
+        .collect()
+}
+
+/// Cuts a grown region back to the nodule where it leaked along a vessel or
+/// into the chest wall or mediastinum, which share the nodule's attenuation.
+///
+/// Rays from the region's centre find the region's edge in each direction. A
+/// nodule's edge lies at a similar distance all round; a ray that runs on much
+/// further has left the nodule along something attached to it. In those
+/// directions the region is cut at the nodule's radius (the median of the
+/// rays that stayed); elsewhere it keeps its own edge, lobulation included.
+/// Returns the cut region and whether the nodule filled the reach (most rays
+/// ran to it): then it is larger than the candidate's scale suggested.
+fn confine(region: &Region, origin: [usize; 3], sp: [f64; 3], reach_mm: f64) -> (Region, bool) {
+    const RAYS: usize = 160;
+    /// A ray longer than this many radii left the nodule.
+    const LEAK: f64 = 1.5;
+    let set: std::collections::HashSet<[usize; 3]> = region.voxels.iter().copied().collect();
+    let centroid = |voxels: &[[usize; 3]]| {
+        let mut c = [0.0; 3];
+        for p in voxels {
+            (0..3).for_each(|a| c[a] += p[a] as f64);
+        }
+        c.map(|x| x / voxels.len().max(1) as f64)
+    };
+    let dirs = directions(RAYS);
+    let step = 0.25 * sp.iter().cloned().fold(f64::MAX, f64::min);
+    let mut centre = origin.map(|c| c as f64);
+    let mut kept = region.voxels.clone();
+    let mut filled = false;
+    // Twice: the second pass starts from the centre of what the first kept, so
+    // a seed off the nodule's centre does not bias the radius.
+    for _ in 0..2 {
+        let rays: Vec<f64> = dirs
+            .iter()
+            .map(|d| {
+                let mut t = 0.0;
+                while t < reach_mm {
+                    let q = t + step;
+                    let p: Vec<i64> = (0..3)
+                        .map(|a| (centre[a] + d[a] * q / sp[a]).round() as i64)
+                        .collect();
+                    if p.iter().any(|&c| c < 0)
+                        || !set.contains(&[p[0] as usize, p[1] as usize, p[2] as usize])
+                    {
+                        break;
+                    }
+                    t = q;
+                }
+                t
+            })
+            .collect();
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v.get(v.len() / 2).copied().unwrap_or(0.0)
+        };
+        // A low quantile is safe from leaks even when many rays leak (a nodule
+        // on the pleura); the radius is then the median of the rays near it.
+        let mut sorted = rays.clone();
+        sorted.sort_by(f64::total_cmp);
+        let low = sorted[RAYS / 4];
+        filled = low >= 0.9 * reach_mm;
+        let radius = median(
+            rays.iter()
+                .copied()
+                .filter(|&r| r <= LEAK * low.max(step))
+                .collect(),
+        );
+        let limits: Vec<f64> = rays
+            .iter()
+            .map(|&r| if r > LEAK * radius { radius } else { r })
+            .collect();
+        let voxel = sp.iter().cloned().fold(0.0, f64::max);
+        kept = region
+            .voxels
+            .iter()
+            .copied()
+            .filter(|p| {
+                let v: [f64; 3] = std::array::from_fn(|a| (p[a] as f64 - centre[a]) * sp[a]);
+                let d = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
+                if d <= voxel {
+                    return true;
+                }
+                let nearest = dirs
+                    .iter()
+                    .enumerate()
+                    .max_by(|a, b| {
+                        let dot = |u: &[f64; 3]| u[0] * v[0] + u[1] * v[1] + u[2] * v[2];
+                        dot(a.1).total_cmp(&dot(b.1))
+                    })
+                    .map_or(0, |(i, _)| i);
+                d <= limits[nearest] + 0.5 * voxel
+            })
+            .collect();
+        centre = centroid(&kept);
+    }
+    (Region { voxels: kept }, filled)
+}
+
+/// The largest radius measured, mm: beyond Lung-RADS' largest nodules.
+const MAX_REACH_MM: f64 = 30.0;
+
+/// Grows from `seed` above `threshold` and confines the result, widening the
+/// reach while the nodule fills it.
+fn segment(v: &Volume, seed: [usize; 3], threshold: i16, mut reach_mm: f64) -> Region {
+    let sp = v.spacing();
+    loop {
+        let grown = grow(v, seed, threshold, sp.map(|s| reach_mm / s));
+        let (region, filled) = confine(&grown, seed, sp, reach_mm);
+        if !filled || reach_mm >= MAX_REACH_MM || region.voxels.is_empty() {
+            return region;
+        }
+        reach_mm = (reach_mm * 1.6).min(MAX_REACH_MM);
+    }
+}
+
 /// Long and short axis (mm) of a set of pixels on one slice: the longest chord,
 /// and the widest extent perpendicular to it, each plus one pixel.
 fn axes(pixels: &[[usize; 2]], spacing: [f64; 2]) -> (f64, f64) {
@@ -166,8 +292,7 @@ pub fn measure(v: &Volume, centre: [f64; 3], radius_mm: f64) -> Option<Measureme
     let peak = f64::from(best).min(100.0);
     let threshold = ((peak + LUNG_HU) / 2.0).round() as i16;
     let reach_mm = (1.6 * radius_mm).max(6.0);
-    let reach = sp.map(|s| reach_mm / s);
-    let core = grow(v, seed, threshold, reach);
+    let core = segment(v, seed, threshold, reach_mm);
     if core.voxels.is_empty() {
         return None;
     }
@@ -175,7 +300,7 @@ pub fn measure(v: &Volume, centre: [f64; 3], radius_mm: f64) -> Option<Measureme
     // A solid core inside a much larger ground-glass halo is a part-solid
     // nodule: the half-contrast edge of the core alone would miss the halo.
     let halo = (peak >= f64::from(SOLID_HU))
-        .then(|| grow(v, seed, GGO_EDGE_HU, reach))
+        .then(|| segment(v, seed, GGO_EDGE_HU, reach_mm))
         .filter(|halo| {
             let eq = |r: &Region| {
                 (6.0 * r.voxels.len() as f64 * voxel_mm3 / std::f64::consts::PI).cbrt()
@@ -285,6 +410,42 @@ mod tests {
         let expected = 4.0 / 3.0 * std::f64::consts::PI * 125.0;
         assert!((m.volume_mm3 / expected - 1.0).abs() < 0.1, "{m:?}");
         assert_eq!(m.slice_index, 32);
+    }
+
+    /// `ball` with extra tissue painted where `also(i, j, k)` holds.
+    fn with(mut v: Volume, hu: i16, also: impl Fn(usize, usize, usize) -> bool) -> Volume {
+        let n = v.dims[0];
+        for k in 0..n {
+            for j in 0..n {
+                for i in 0..n {
+                    if also(i, j, k) {
+                        v.data[i + n * (j + n * k)] = hu;
+                    }
+                }
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn a_vessel_through_the_nodule_is_not_measured() {
+        // A 10 mm nodule on a 2 mm vessel running the whole field along x.
+        let v = with(ball(5.0, 40, None), 40, |_, j, k| {
+            let (dy, dz) = ((j as f64 - 32.0) * 0.5, (k as f64 - 32.0) * 0.5);
+            dy * dy + dz * dz <= 1.0
+        });
+        let m = measure(&v, [32.0; 3], 5.0).unwrap();
+        assert!((m.mean_diameter_mm - 10.0).abs() < 1.0, "{m:?}");
+    }
+
+    #[test]
+    fn a_nodule_on_the_chest_wall_is_measured_without_the_wall() {
+        // A 10 mm nodule whose centre lies 3 mm inside the lung from a wall
+        // filling everything beyond y = 35 mm (the field's centre is 16 mm).
+        let v = ball(5.0, 40, None);
+        let v = with(v, 40, |_, j, _| j as f64 * 0.5 >= 16.0 + 3.0);
+        let m = measure(&v, [32.0; 3], 5.0).unwrap();
+        assert!((m.mean_diameter_mm - 10.0).abs() < 1.5, "{m:?}");
     }
 
     #[test]

@@ -196,6 +196,7 @@ pub fn detect_observed(
             measurement: m,
         });
     }
+    let mut findings = absorb_parts(findings);
     times.measure_ms = ms(t);
     step("done", 1.0)?;
     findings.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
@@ -208,6 +209,32 @@ pub fn detect_observed(
         lung_rads,
         times,
     })
+}
+
+/// Drops findings whose centre lies inside a larger measured nodule: blobs on
+/// a large nodule's rim are parts of it, not nodules of their own. The nodule
+/// keeps the highest confidence among its parts.
+fn absorb_parts(mut findings: Vec<Finding>) -> Vec<Finding> {
+    findings.sort_by(|a, b| {
+        b.measurement
+            .mean_diameter_mm
+            .total_cmp(&a.measurement.mean_diameter_mm)
+    });
+    let mut kept: Vec<Finding> = Vec::with_capacity(findings.len());
+    for f in findings {
+        let inside = kept.iter_mut().find(|k| {
+            let d = (0..3)
+                .map(|a| (k.center_lps_mm[a] - f.center_lps_mm[a]).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            d < 0.5 * k.measurement.mean_diameter_mm
+        });
+        match inside {
+            Some(k) => k.confidence = k.confidence.max(f.confidence),
+            None => kept.push(f),
+        }
+    }
+    kept
 }
 
 struct Sides {

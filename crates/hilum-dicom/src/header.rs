@@ -2,6 +2,7 @@
 
 use crate::error::{contain_panics, FileError};
 use crate::lengths::check_declared_lengths;
+use crate::native::find_pixel_data_in_prefix;
 use dicom_dictionary_std::{tags, uids};
 use dicom_object::{InMemDicomObject, OpenFileOptions};
 use hilum_core::SliceGeometry;
@@ -27,6 +28,9 @@ pub struct FileHeader {
     pub instance_number: Option<i32>,
     /// `None` for objects that are not images (SR, presentation states, …).
     pub image: Option<ImageHeader>,
+    /// Where the uncompressed PixelData value starts, when it lay within the
+    /// bytes read for the header: the loader then reads pixels straight away.
+    pub pixel_data_offset: Option<u64>,
 }
 
 #[derive(Clone, Debug)]
@@ -124,7 +128,14 @@ pub fn read_header(path: &Path) -> Result<FileHeader, FileError> {
     }
     check_declared_lengths(&prefix, file_len as usize).map_err(|e| FileError::new(path, e))?;
     match parse_header(&prefix, path, file_len) {
-        Ok(h) => Ok(h),
+        Ok(mut h) => {
+            if let Some(img) = h.image.as_ref().filter(|_| h.is_native()) {
+                let total = img.frame_bytes() * img.frames.len();
+                h.pixel_data_offset =
+                    find_pixel_data_in_prefix(&prefix, total, file_len as usize).map(|o| o as u64);
+            }
+            Ok(h)
+        }
         // The header did not fit in the prefix: stream the whole header.
         Err(_) if (prefix.len() as u64) < file_len => contain_panics(path, "DICOM header", || {
             let obj = OpenFileOptions::new()
@@ -189,6 +200,7 @@ fn header_from_object(
         instance_number: int(obj, tags::INSTANCE_NUMBER),
         sop_class_uid,
         image,
+        pixel_data_offset: None,
     };
     check_pixel_data_fits(&header)?;
     Ok(header)

@@ -159,19 +159,25 @@ fn read_in_place(h: &FileHeader, slots: &mut [(usize, &mut [i16])]) -> Result<bo
     use std::os::unix::fs::FileExt;
     let img = image(h);
     let file = std::fs::File::open(&h.path).map_err(|e| FileError::new(&h.path, e))?;
-    let mut prefix = [0u8; HEADER_PREFIX];
-    let mut n = 0;
-    while n < prefix.len() {
-        match file.read_at(&mut prefix[n..], n as u64) {
-            Ok(0) => break,
-            Ok(read) => n += read,
-            Err(e) => return Err(FileError::new(&h.path, e)),
-        }
-    }
     let frame_bytes = img.frame_bytes();
-    let total = frame_bytes * img.frames.len();
-    let Some(start) = find_pixel_data_in_prefix(&prefix[..n], total, h.file_len as usize) else {
-        return Ok(false);
+    let start = match h.pixel_data_offset {
+        Some(offset) => offset as usize,
+        None => {
+            let mut prefix = vec![0u8; HEADER_PREFIX];
+            let mut n = 0;
+            while n < prefix.len() {
+                match file.read_at(&mut prefix[n..], n as u64) {
+                    Ok(0) => break,
+                    Ok(read) => n += read,
+                    Err(e) => return Err(FileError::new(&h.path, e)),
+                }
+            }
+            let total = frame_bytes * img.frames.len();
+            match find_pixel_data_in_prefix(&prefix[..n], total, h.file_len as usize) {
+                Some(start) => start,
+                None => return Ok(false),
+            }
+        }
     };
     for (frame, out) in slots.iter_mut() {
         let at = (start + *frame * frame_bytes) as u64;

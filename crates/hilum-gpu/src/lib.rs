@@ -88,7 +88,14 @@ pub fn cpu_backend() -> ComputeDevice {
 /// Chooses the device, honouring `HILUM_DEVICE`.
 pub fn choose() -> Result<ComputeDevice, String> {
     let wanted = std::env::var("HILUM_DEVICE").unwrap_or_else(|_| "auto".into());
+    if is_cpu_choice(&wanted) {
+        return Ok(cpu_backend());
+    }
     choose_from(&wanted, &adapters())
+}
+
+fn is_cpu_choice(wanted: &str) -> bool {
+    matches!(wanted.to_ascii_lowercase().as_str(), "cpu" | "flex")
 }
 
 /// Chooses the device (as [`choose`]) and brings its runtime up now, keeping
@@ -101,7 +108,14 @@ pub fn open() -> Result<ComputeDevice, String> {
 
 /// [`open`] for a named choice (`auto`, `gpu`, `software`, `cpu`).
 pub fn open_named(wanted: &str) -> Result<ComputeDevice, String> {
-    let mut chosen = choose_from(wanted, &adapters())?;
+    // Asking for the CPU backend loads no Vulkan driver at all: enumerating
+    // adapters maps lavapipe and LLVM into the process (~60 MB resident).
+    let found = if is_cpu_choice(wanted) {
+        Vec::new()
+    } else {
+        adapters()
+    };
+    let mut chosen = choose_from(wanted, &found)?;
     let kind = match chosen.accelerator {
         Accelerator::Gpu => DeviceKind::DefaultDevice,
         Accelerator::SoftwareVulkan => DeviceKind::Cpu,
@@ -136,7 +150,7 @@ pub fn choose_from(wanted: &str, found: &[Adapter]) -> Result<ComputeDevice, Str
         "software" | "lavapipe" => software.map(soft).ok_or_else(|| {
             "HILUM_DEVICE=software: no software Vulkan device (install mesa-vulkan-drivers)".into()
         }),
-        "cpu" | "flex" => Ok(cpu_backend()),
+        w if is_cpu_choice(w) => Ok(cpu_backend()),
         other => Err(format!(
             "HILUM_DEVICE={other}: expected auto, gpu, software or cpu"
         )),

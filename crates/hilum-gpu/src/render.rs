@@ -199,8 +199,17 @@ impl GpuViewer {
                     ..size
                 },
             );
+            // Submit and wait slab by slab: wgpu stages every queued write
+            // until its submission completes, so queuing them all would hold a
+            // second copy of the whole volume in host memory.
+            let submission = queue.submit([]);
+            device
+                .poll(wgpu::PollType::Wait {
+                    submission_index: Some(submission),
+                    timeout: None,
+                })
+                .map_err(|e| format!("uploading the volume: {e}"))?;
         }
-        queue.submit([]);
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("view.wgsl"),
             source: wgpu::ShaderSource::Wgsl(SHADER.into()),
