@@ -117,12 +117,10 @@ fn confine(region: &Region, origin: [usize; 3], sp: [f64; 3], reach_mm: f64) -> 
                 let mut t = 0.0;
                 while t < reach_mm {
                     let q = t + step;
-                    let p: Vec<i64> = (0..3)
-                        .map(|a| (centre[a] + d[a] * q / sp[a]).round() as i64)
-                        .collect();
-                    if p.iter().any(|&c| c < 0)
-                        || !set.contains(&[p[0] as usize, p[1] as usize, p[2] as usize])
-                    {
+                    let p: [i64; 3] =
+                        std::array::from_fn(|a| (centre[a] + d[a] * q / sp[a]).round() as i64);
+                    // The region holds only voxels inside the volume.
+                    if p.iter().any(|&c| c < 0) || !set.contains(&p.map(|c| c as usize)) {
                         break;
                     }
                     t = q;
