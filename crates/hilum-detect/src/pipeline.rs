@@ -310,6 +310,40 @@ mod tests {
         assert!(check_series(&volume([512, 512, 300], [0.7, 0.7, 1.0])).is_ok());
     }
 
+    fn finding(centre_x: f64, diameter: f64, confidence: f64) -> Finding {
+        Finding {
+            center_lps_mm: [centre_x, 0.0, 0.0],
+            measurement: Measurement {
+                long_axis_mm: diameter,
+                short_axis_mm: diameter,
+                mean_diameter_mm: diameter,
+                volume_mm3: 0.0,
+                kind: hilum_core::NoduleKind::Solid,
+                solid_diameter_mm: Some(diameter),
+                slice_index: 0,
+                mean_hu: 40.0,
+            },
+            lobe: None,
+            confidence,
+            lung_rads: LungRads::C2,
+        }
+    }
+
+    #[test]
+    fn blobs_on_a_large_nodule_fold_into_it() {
+        // A 22 mm nodule at x = 0, a rim blob 9 mm away (inside it) that the
+        // CNN was surer of, and a separate 6 mm nodule 30 mm away.
+        let kept = absorb_parts(vec![
+            finding(9.0, 5.0, 0.99),
+            finding(0.0, 22.0, 0.7),
+            finding(30.0, 6.0, 0.5),
+        ]);
+        assert_eq!(kept.len(), 2, "{kept:?}");
+        assert_eq!(kept[0].measurement.mean_diameter_mm, 22.0);
+        assert_eq!(kept[0].confidence, 0.99);
+        assert_eq!(kept[1].center_lps_mm[0], 30.0);
+    }
+
     #[test]
     fn a_scan_without_lungs_is_not_a_chest_ct() {
         // A large field of view of soft tissue only (an abdomen, say).

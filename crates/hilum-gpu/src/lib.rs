@@ -88,14 +88,22 @@ pub fn cpu_backend() -> ComputeDevice {
 /// Chooses the device, honouring `HILUM_DEVICE`.
 pub fn choose() -> Result<ComputeDevice, String> {
     let wanted = std::env::var("HILUM_DEVICE").unwrap_or_else(|_| "auto".into());
-    if is_cpu_choice(&wanted) {
-        return Ok(cpu_backend());
-    }
-    choose_from(&wanted, &adapters())
+    choose_from(&wanted, &adapters_for(&wanted))
 }
 
 fn is_cpu_choice(wanted: &str) -> bool {
     matches!(wanted.to_ascii_lowercase().as_str(), "cpu" | "flex")
+}
+
+/// The adapters a choice needs to see. Asking for the CPU backend loads no
+/// Vulkan driver at all: enumerating adapters maps lavapipe and LLVM into the
+/// process (~60 MB resident).
+fn adapters_for(wanted: &str) -> Vec<Adapter> {
+    if is_cpu_choice(wanted) {
+        Vec::new()
+    } else {
+        adapters()
+    }
 }
 
 /// Chooses the device (as [`choose`]) and brings its runtime up now, keeping
@@ -108,14 +116,7 @@ pub fn open() -> Result<ComputeDevice, String> {
 
 /// [`open`] for a named choice (`auto`, `gpu`, `software`, `cpu`).
 pub fn open_named(wanted: &str) -> Result<ComputeDevice, String> {
-    // Asking for the CPU backend loads no Vulkan driver at all: enumerating
-    // adapters maps lavapipe and LLVM into the process (~60 MB resident).
-    let found = if is_cpu_choice(wanted) {
-        Vec::new()
-    } else {
-        adapters()
-    };
-    let mut chosen = choose_from(wanted, &found)?;
+    let mut chosen = choose_from(wanted, &adapters_for(wanted))?;
     let kind = match chosen.accelerator {
         Accelerator::Gpu => DeviceKind::DefaultDevice,
         Accelerator::SoftwareVulkan => DeviceKind::Cpu,
