@@ -57,7 +57,7 @@ struct MeasuredNodule {
 }
 
 fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
-    (0..3).map(|i| (a[i] - b[i]).powi(2)).sum::<f64>().sqrt()
+    hilum_core::geometry::norm(hilum_core::geometry::sub(a, b))
 }
 
 fn detections(r: &DetectResult) -> Vec<Detection> {
@@ -134,10 +134,6 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                     measured_kind: f.measurement.kind,
                     attached: n.attached,
                 });
-                if n.diameter_mm >= 6.0 {
-                    rep.diameter_errors_6mm
-                        .push(f.measurement.mean_diameter_mm - n.diameter_mm);
-                }
                 kinds += 1;
                 if f.measurement.kind == n.kind {
                     kinds_right += 1;
@@ -169,6 +165,12 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     rep.froc = Some(f);
     rep.candidate_recall_4mm = recalled as f64 / rep.nodules_4mm.max(1) as f64;
     rep.candidates_per_scan = candidates as f64 / rep.scans.max(1) as f64;
+    rep.diameter_errors_6mm = rep
+        .measured
+        .iter()
+        .filter(|m| m.truth_diameter_mm >= 6.0)
+        .map(|m| m.measured_diameter_mm - m.truth_diameter_mm)
+        .collect();
     let e = &rep.diameter_errors_6mm;
     rep.diameter_abs_error_mm_6mm =
         (!e.is_empty()).then(|| e.iter().map(|x| x.abs()).sum::<f64>() / e.len() as f64);

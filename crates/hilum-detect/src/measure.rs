@@ -2,6 +2,7 @@
 //! growing from the centre, long and short axis on the axial slice of largest
 //! area (as Lung-RADS measures), mean diameter, volume, and kind from attenuation.
 
+use hilum_core::geometry::{dot, norm};
 use hilum_core::{NoduleKind, Volume};
 use std::collections::VecDeque;
 
@@ -155,17 +156,14 @@ fn confine(region: &Region, origin: [usize; 3], sp: [f64; 3], reach_mm: f64) -> 
             .copied()
             .filter(|p| {
                 let v: [f64; 3] = std::array::from_fn(|a| (p[a] as f64 - centre[a]) * sp[a]);
-                let d = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
+                let d = norm(v);
                 if d <= voxel {
                     return true;
                 }
                 let nearest = dirs
                     .iter()
                     .enumerate()
-                    .max_by(|a, b| {
-                        let dot = |u: &[f64; 3]| u[0] * v[0] + u[1] * v[1] + u[2] * v[2];
-                        dot(a.1).total_cmp(&dot(b.1))
-                    })
+                    .max_by(|a, b| dot(*a.1, v).total_cmp(&dot(*b.1, v)))
                     .map_or(0, |(i, _)| i);
                 d <= limits[nearest] + 0.5 * voxel
             })

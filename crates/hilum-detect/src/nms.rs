@@ -4,6 +4,8 @@
 //! not suppress the nodule itself (its centre is outside the blob); the
 //! pipeline later folds such rim blobs into the nodule they lie in.
 
+use hilum_core::geometry::{norm, sub};
+
 /// Indices of the kept detections, most confident first.
 pub fn nms(centres: &[[f64; 3]], radii: &[f64], scores: &[f64], min_mm: f64) -> Vec<usize> {
     let mut order: Vec<usize> = (0..centres.len()).collect();
@@ -14,13 +16,9 @@ pub fn nms(centres: &[[f64; 3]], radii: &[f64], scores: &[f64], min_mm: f64) -> 
     });
     let mut kept: Vec<usize> = Vec::new();
     for i in order {
-        let clear = kept.iter().all(|&k| {
-            let d = (0..3)
-                .map(|a| (centres[i][a] - centres[k][a]).powi(2))
-                .sum::<f64>()
-                .sqrt();
-            d >= radii[k].max(min_mm)
-        });
+        let clear = kept
+            .iter()
+            .all(|&k| norm(sub(centres[i], centres[k])) >= radii[k].max(min_mm));
         if clear {
             kept.push(i);
         }

@@ -9,6 +9,7 @@ use crate::model::NoduleNet;
 use crate::nms::nms;
 use crate::patches::{cut_patches, pad_for_patches};
 use crate::{ISO_MM, MASK_FACTOR};
+use hilum_core::geometry::{norm, sub};
 use hilum_core::{categorize, study_category, Lobe, LungRads, Volume};
 use hilum_gpu::ComputeDevice;
 use std::time::Instant;
@@ -223,11 +224,7 @@ fn absorb_parts(mut findings: Vec<Finding>) -> Vec<Finding> {
     let mut kept: Vec<Finding> = Vec::with_capacity(findings.len());
     for f in findings {
         let inside = kept.iter_mut().find(|k| {
-            let d = (0..3)
-                .map(|a| (k.center_lps_mm[a] - f.center_lps_mm[a]).powi(2))
-                .sum::<f64>()
-                .sqrt();
-            d < 0.5 * k.measurement.mean_diameter_mm
+            norm(sub(k.center_lps_mm, f.center_lps_mm)) < 0.5 * k.measurement.mean_diameter_mm
         });
         match inside {
             Some(k) => k.confidence = k.confidence.max(f.confidence),

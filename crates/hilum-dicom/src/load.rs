@@ -163,7 +163,7 @@ fn read_in_place(h: &FileHeader, slots: &mut [(usize, &mut [i16])]) -> Result<bo
     let start = match h.pixel_data_offset {
         Some(offset) => offset as usize,
         None => {
-            let mut prefix = vec![0u8; HEADER_PREFIX];
+            let mut prefix = [0u8; HEADER_PREFIX];
             let mut n = 0;
             while n < prefix.len() {
                 match file.read_at(&mut prefix[n..], n as u64) {

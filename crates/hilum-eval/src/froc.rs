@@ -47,7 +47,7 @@ pub struct Froc {
 }
 
 fn distance(a: [f64; 3], b: [f64; 3]) -> f64 {
-    ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
+    hilum_core::geometry::norm(hilum_core::geometry::sub(a, b))
 }
 
 enum Outcome {
