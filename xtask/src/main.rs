@@ -40,10 +40,16 @@ fn main() -> Result<()> {
     }
 }
 
+/// The checkout being worked on. `cargo run` names it at run time; the path
+/// compiled in is only a fallback, because clones sharing one target directory
+/// may run a binary another clone built.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
         .parent()
-        .unwrap()
+        .unwrap_or(Path::new("."))
         .to_path_buf()
 }
 

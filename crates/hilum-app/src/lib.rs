@@ -10,7 +10,6 @@ pub mod report;
 pub mod review;
 pub mod studies;
 
-use hilum_core::Volume;
 use hilum_detect::{detect_observed, weights, DetectError, DetectOptions};
 use hilum_gpu::render::{Frame, Plane, ViewRequest, Viewer};
 use hilum_gpu::ComputeDevice;
@@ -32,11 +31,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
     std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// The open series: its volume (the one host copy), the viewer holding it on
-/// the device, and its review.
+/// The open series: its geometry, the viewer holding its one copy of the
+/// pixels (on the device, or on the host without one), the files to read them
+/// again from, and its review.
 struct Open {
     series: SeriesInfo,
-    volume: Arc<Volume>,
+    source: hilum_dicom::Series,
+    dims: [usize; 3],
+    affine: hilum_core::Affine,
     viewer: Viewer,
     review: Review,
 }
@@ -227,12 +229,18 @@ impl App {
         let t = Instant::now();
         let index = lock(&self.index);
         let indexed = index.as_ref().ok_or("no study is open")?;
-        let (study, series, loaded) = indexed.load(study_uid, series_uid)?;
+        let (study, series, source, loaded) = indexed.load(study_uid, series_uid)?;
         let studies = indexed.studies.clone();
         drop(index);
-        let volume = Arc::new(loaded.volume);
+        let (dims, affine) = (loaded.volume.dims, loaded.volume.affine);
         let device = self.device()?;
-        let viewer = Viewer::new(device, &volume);
+        let viewer = match Viewer::new(device, loaded.volume) {
+            Ok(v) => v,
+            Err(e) => {
+                eprintln!("hilum: rendering on the CPU: {e}");
+                Viewer::host(studies::load(&source)?.volume)
+            }
+        };
         let renderer = if viewer.on_device() {
             device.label.clone()
         } else {
@@ -244,7 +252,9 @@ impl App {
         *lock(&self.detection) = DetectionStatus::default();
         *lock(&self.open) = Some(Open {
             series: series.clone(),
-            volume,
+            source,
+            dims,
+            affine,
             viewer,
             review,
         });
@@ -281,22 +291,21 @@ impl App {
     }
 
     pub fn render(&self, req: &ViewRequest) -> Result<Frame, String> {
-        self.with_open(|o| o.viewer.render(&o.volume, req))
+        self.with_open(|o| o.viewer.render(req))
     }
 
     /// The voxel under output pixel (x, y) of a view.
     pub fn probe(&self, plane: Plane, slice: usize, x: usize, y: usize) -> Result<Probe, String> {
         self.with_open(|o| {
-            let v = &o.volume;
-            let (w, h, depth) = hilum_gpu::render::plane_dims(v.dims, plane);
+            let (w, h, depth) = hilum_gpu::render::plane_dims(o.dims, plane);
             if x >= w || y >= h || slice >= depth {
                 return Err("outside the image".into());
             }
-            let voxel = hilum_gpu::render::plane_voxel(v.dims, plane, x, y, slice);
+            let voxel = hilum_gpu::render::plane_voxel(o.dims, plane, x, y, slice);
             Ok(Probe {
                 voxel,
-                lps_mm: v.affine.voxel_to_lps(voxel.map(|c| c as f64)),
-                hu: v.get(voxel[0], voxel[1], voxel[2]),
+                lps_mm: o.affine.voxel_to_lps(voxel.map(|c| c as f64)),
+                hu: o.viewer.voxel(voxel)?,
             })
         })
     }
@@ -306,8 +315,16 @@ impl App {
     /// finishes, its findings are merged into the series' review and saved.
     pub fn start_detection(&self) -> Result<(), String> {
         let device = self.device()?.clone();
-        let (volume, series_uid) =
-            self.with_open(|o| Ok((o.volume.clone(), o.series.series_instance_uid.clone())))?;
+        // The host copy when the viewer keeps one; otherwise the files, read
+        // again on the detection thread (tens of milliseconds from the page
+        // cache), so viewing never holds the study twice.
+        let (volume, series_uid) = self.with_open(|o| {
+            let volume = match o.viewer.host_volume() {
+                Some(v) => Ok(v.clone()),
+                None => Err(o.source.clone()),
+            };
+            Ok((volume, o.series.series_instance_uid.clone()))
+        })?;
         {
             let mut status = lock(&self.detection);
             if status.running {
@@ -327,7 +344,11 @@ impl App {
         let data_dir = self.data_dir.clone();
         std::thread::spawn(move || {
             let t = Instant::now();
-            let outcome =
+            let volume = volume.or_else(|source| {
+                lock(&status).stage = "reading the series".into();
+                studies::load(&source).map(|l| Arc::new(l.volume))
+            });
+            let outcome = volume.and_then(|volume| {
                 weights::load(&weights::default_path(), &device.device).and_then(|model| {
                     detect_observed(
                         &volume,
@@ -345,7 +366,8 @@ impl App {
                         DetectError::Cancelled => "cancelled".to_string(),
                         e => e.to_string(),
                     })
-                });
+                })
+            });
             let merged = outcome.and_then(|result| {
                 let mut open = lock(&open);
                 let o = open
@@ -432,7 +454,7 @@ impl App {
     /// template over accepted findings.
     pub fn report(&self) -> Result<ReportView, String> {
         self.with_open(|o| {
-            let generated = report::findings_text(&o.review, o.volume.dims[2]);
+            let generated = report::findings_text(&o.review, o.dims[2]);
             let category = o.review.lung_rads();
             Ok(ReportView {
                 text: o

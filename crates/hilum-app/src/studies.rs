@@ -130,6 +130,14 @@ pub struct Indexed {
     pub errors: Vec<String>,
 }
 
+/// Reads a series' pixels into a volume; errors name the series' folder.
+pub fn load(series: &Series) -> Result<LoadedSeries, String> {
+    load_series(series).map_err(|e| {
+        let first = &series.files[0].path;
+        format!("{}: {e}", first.parent().unwrap_or(first).display())
+    })
+}
+
 impl Indexed {
     pub fn new(path: &Path) -> Self {
         let index = index_path(path, &|_, _| {});
@@ -181,7 +189,7 @@ impl Indexed {
         &self,
         study_uid: &str,
         series_uid: &str,
-    ) -> Result<(StudyInfo, SeriesInfo, LoadedSeries), String> {
+    ) -> Result<(StudyInfo, SeriesInfo, Series, LoadedSeries), String> {
         let study = self
             .studies
             .iter()
@@ -193,11 +201,8 @@ impl Indexed {
             .find(|s| s.series_instance_uid == series_uid)
             .ok_or_else(|| format!("no series {series_uid} in study {study_uid}"))?;
         let series = self.series(series_uid)?;
-        let loaded = load_series(series).map_err(|e| {
-            let first = &series.files[0].path;
-            format!("{}: {e}", first.parent().unwrap_or(first).display())
-        })?;
-        Ok((study.clone(), info.clone(), loaded))
+        let loaded = load(series)?;
+        Ok((study.clone(), info.clone(), series.clone(), loaded))
     }
 
     /// The middle image of a series in the lung window, at most 96 pixels wide.

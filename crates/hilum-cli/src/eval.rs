@@ -25,6 +25,10 @@ pub struct Args {
     /// Write the full report as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Candidates kept per scan (the detector's default unless given), to see
+    /// how recall grows with the candidate budget.
+    #[arg(long)]
+    max_candidates: Option<usize>,
 }
 
 #[derive(Serialize, Default)]
@@ -39,9 +43,27 @@ struct PhantomReport {
     diameter_errors_6mm: Vec<f64>,
     /// Every found nodule ≥ 4 mm against its truth, to see where measurement errs.
     measured: Vec<MeasuredNodule>,
+    /// Every truth nodule ≥ 4 mm: where the candidate stage ranked it and how
+    /// confidently it was found, to see where recall and ranking are lost.
+    nodules: Vec<NoduleOutcome>,
     kind_accuracy: Option<f64>,
     lobe_accuracy: Option<f64>,
     seconds_per_scan: f64,
+}
+
+#[derive(Serialize)]
+struct NoduleOutcome {
+    seed: u64,
+    center_lps_mm: [f64; 3],
+    diameter_mm: f64,
+    kind: NoduleKind,
+    attached: Option<&'static str>,
+    /// Rank (0 = strongest) of the first candidate within the nodule's radius.
+    candidate_rank: Option<usize>,
+    /// Distance from the centre to the nearest candidate, mm.
+    nearest_candidate_mm: Option<f64>,
+    /// Highest confidence among findings within the nodule's radius.
+    confidence: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -75,10 +97,13 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let model =
         weights::load(&weights::default_path(), &device.device).map_err(|e| anyhow::anyhow!(e))?;
     eprintln!("evaluating on {}", device.label);
-    let every = DetectOptions {
+    let mut every = DetectOptions {
         min_confidence: 0.0,
         ..DetectOptions::default()
     };
+    if let Some(max) = args.max_candidates {
+        every.max_candidates = max;
+    }
     let mut scans = Vec::new();
     let mut rep = PhantomReport::default();
     let (mut recalled, mut kinds, mut kinds_right, mut lobes, mut lobes_right) = (0, 0, 0, 0, 0);
@@ -110,11 +135,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             }
             truth.nodules.push(t);
             let r = n.diameter_mm / 2.0;
-            if result
+            let candidate_rank = result
                 .candidate_centres
                 .iter()
-                .any(|c| dist(*c, n.center_lps_mm) <= r)
-            {
+                .position(|c| dist(*c, n.center_lps_mm) <= r);
+            if candidate_rank.is_some() {
                 recalled += 1;
             }
             // The most confident finding on this nodule, if any, for measurement checks.
@@ -123,6 +148,20 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 .iter()
                 .filter(|f| dist(f.center_lps_mm, n.center_lps_mm) <= r)
                 .max_by(|a, b| a.confidence.total_cmp(&b.confidence));
+            rep.nodules.push(NoduleOutcome {
+                seed,
+                center_lps_mm: n.center_lps_mm,
+                diameter_mm: n.diameter_mm,
+                kind: n.kind,
+                attached: n.attached,
+                candidate_rank,
+                nearest_candidate_mm: result
+                    .candidate_centres
+                    .iter()
+                    .map(|c| dist(*c, n.center_lps_mm))
+                    .min_by(f64::total_cmp),
+                confidence: hit.map(|f| f.confidence),
+            });
             if let Some(f) = hit {
                 rep.measured.push(MeasuredNodule {
                     seed,
@@ -228,7 +267,6 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         let all = serde_json::json!({ "schema": "hilum.eval/1", "device": device.label, "phantoms": rep, "lidc": lidc_report });
         std::fs::write(out, serde_json::to_string_pretty(&all)? + "\n")?;
     }
-    let _ = NoduleKind::Solid;
     Ok(Outcome::Ok)
 }
 

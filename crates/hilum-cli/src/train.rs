@@ -22,6 +22,11 @@ pub struct Args {
     batch: usize,
     #[arg(long, default_value_t = 1e-3)]
     lr: f64,
+    /// Blob candidates taken from each phantom; those off every nodule are the
+    /// negatives. More than detection keeps, so the classifier also learns the
+    /// weaker look-alikes it meets when the candidate budget is raised.
+    #[arg(long, default_value_t = 2 * hilum_detect::MAX_CANDIDATES)]
+    candidates: usize,
 }
 
 /// The phantoms a model is trained and evaluated on: one definition, so that
@@ -75,7 +80,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         slice_mm: args.phantom.slice_mm,
         noise_hu: args.phantom.noise,
         nodules_per_scan: args.phantom.nodules,
-        candidates_per_scan: hilum_detect::MAX_CANDIDATES,
+        candidates_per_scan: args.candidates,
         steps: args.steps,
         batch: args.batch,
         learning_rate: args.lr,
@@ -89,7 +94,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         "device": device.label,
         "seeds": format!("{}..{}", args.seeds.start, args.seeds.end),
         "phantom": { "size": args.phantom.size, "slice_mm": args.phantom.slice_mm, "noise_hu": args.phantom.noise, "nodules": args.phantom.nodules },
-        "hyper_parameters": { "steps": args.steps, "batch": args.batch, "learning_rate": args.lr, "optimizer": "Adam", "loss": "binary cross-entropy on logits", "patch": hilum_detect::model::PATCH, "iso_mm": hilum_detect::ISO_MM },
+        "hyper_parameters": { "candidates_per_scan": args.candidates, "learning_rate_schedule": "÷10 for the last fifth", "steps": args.steps, "batch": args.batch, "learning_rate": args.lr, "optimizer": "Adam", "loss": "binary cross-entropy on logits", "patch": hilum_detect::model::PATCH, "iso_mm": hilum_detect::ISO_MM },
         "report": report,
     });
     let tmp = args.out.join("training.json.partial");

@@ -1,6 +1,8 @@
 //! The candidate classifier: a small 3D CNN that scores a patch around each
 //! candidate (nodule or not). Patches are `PATCH`³ iso voxels of normalised
-//! intensity; every convolution is 3×3×3; three stride-2 steps take 24 → 3.
+//! intensity; every convolution is 3×3×3; three stride-2 steps take 24 → 3,
+//! and the head reads that 3³ grid whole: where a structure sits matters (a
+//! blob at the centre is a candidate nodule; one at the edge is a neighbour).
 //! Few channels at full resolution: about 40 MFLOP a patch, so a few hundred
 //! candidates take seconds even on the CPU backend.
 
@@ -8,11 +10,13 @@ use burn::module::Module;
 use burn::nn::conv::{Conv3d, Conv3dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig3d};
 use burn::tensor::activation::{relu, sigmoid};
-use burn::tensor::module::adaptive_avg_pool3d;
 use burn::tensor::{Device, Tensor};
 
 /// Patch edge in iso voxels.
 pub const PATCH: usize = 24;
+/// Edge of the last feature grid (three stride-2 steps) and its channels.
+const GRID: usize = PATCH / 8;
+const FEATURES: usize = 64;
 
 #[derive(Module, Debug)]
 pub struct NoduleNet {
@@ -38,8 +42,8 @@ impl NoduleNet {
             c2: conv(8, 16, 2, device),
             c3: conv(16, 32, 1, device),
             c4: conv(32, 32, 2, device),
-            c5: conv(32, 64, 2, device),
-            head: LinearConfig::new(64, 1).init(device),
+            c5: conv(32, FEATURES, 2, device),
+            head: LinearConfig::new(FEATURES * GRID * GRID * GRID, 1).init(device),
         }
     }
 
@@ -50,10 +54,10 @@ impl NoduleNet {
         let x = relu(self.c3.forward(x));
         let x = relu(self.c4.forward(x));
         let x = relu(self.c5.forward(x));
-        let [b, c, _, _, _] = x.dims();
-        let x = adaptive_avg_pool3d(x, [1, 1, 1]).reshape([b, c]);
-        let [b, _] = [b, c];
-        self.head.forward(x).reshape([b])
+        let [b, c, z, y, w] = x.dims();
+        self.head
+            .forward(x.reshape([b, c * z * y * w]))
+            .reshape([b])
     }
 
     /// Probabilities that each patch holds a nodule.

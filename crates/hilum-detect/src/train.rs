@@ -144,6 +144,16 @@ fn augment(patch: &[f32], rng: &mut u64) -> Vec<f32> {
     out
 }
 
+/// The learning rate at `step`: constant, then a tenth for the last fifth of
+/// the steps, so the weights settle instead of jittering at the end.
+fn learning_rate(config: &TrainConfig, step: usize) -> f64 {
+    if step * 5 >= config.steps * 4 {
+        config.learning_rate / 10.0
+    } else {
+        config.learning_rate
+    }
+}
+
 /// Trains a classifier from scratch on `device` (wrapped for autodiff here).
 pub fn train(
     config: &TrainConfig,
@@ -196,7 +206,7 @@ pub fn train(
             + (z.clone().abs().neg().exp() + 1.0).log())
         .mean();
         let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optimizer.step(config.learning_rate, model, grads);
+        model = optimizer.step(learning_rate(config, step), model, grads);
         last_loss = f64::from(loss.into_data().try_to_vec::<f32>().expect("f32")[0]);
         if step + 20 >= config.steps {
             let z: Vec<f32> = z.into_data().try_to_vec().expect("f32");

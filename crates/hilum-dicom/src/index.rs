@@ -30,7 +30,7 @@ pub struct Study {
     pub series: Vec<Series>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Series {
     pub series_instance_uid: String,
     pub study_instance_uid: String,

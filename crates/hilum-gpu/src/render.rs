@@ -1,7 +1,8 @@
 //! The viewer's renderer: axial, coronal and sagittal views of the volume, thin
 //! (MPR) or as a maximum / minimum intensity projection over a slab, windowed to
-//! RGBA8 on the device (`shaders/view.wgsl`). The volume is uploaded once, as a
-//! 3D texture on the wgpu device burn uses, and stays there while the study is open.
+//! RGBA8 on the device (`shaders/view.wgsl`). The volume moves once into a 3D
+//! texture on the wgpu device burn uses and stays there, alone, while the study
+//! is open: the host keeps no second copy.
 //!
 //! Without a wgpu device (burn's CPU backend) the same math runs on the host;
 //! that path is also the reference the GPU path is tested against.
@@ -9,6 +10,7 @@
 use hilum_core::Volume;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use wgpu::util::DeviceExt;
 
 const SHADER: &str = include_str!("../../../shaders/view.wgsl");
@@ -144,19 +146,37 @@ pub struct GpuViewer {
     device: wgpu::Device,
     queue: wgpu::Queue,
     pipeline: wgpu::ComputePipeline,
+    texture: wgpu::Texture,
     texture_view: wgpu::TextureView,
     dims: [usize; 3],
 }
 
+/// Why a volume is not on the device.
+#[derive(Debug)]
+pub enum UploadError {
+    /// Found before anything moved: the volume comes back whole.
+    Unsuitable(String, Box<Volume>),
+    /// The device failed part-way; the host copy is gone.
+    Failed(String),
+}
+
 impl GpuViewer {
-    /// Uploads `volume` as an `R16Sint` 3D texture (no storage-binding size
-    /// limit, unlike a buffer) in slabs of slices.
-    pub fn new(device: wgpu::Device, queue: wgpu::Queue, volume: &Volume) -> Result<Self, String> {
+    /// Moves `volume` into an `R16Sint` 3D texture (no storage-binding size
+    /// limit, unlike a buffer), slab by slab from the top, giving each slab's
+    /// host memory back once it is on the device: the study is never held
+    /// twice, which matters where device memory is host memory (lavapipe,
+    /// integrated GPUs).
+    pub fn new(
+        device: wgpu::Device,
+        queue: wgpu::Queue,
+        mut volume: Volume,
+    ) -> Result<Self, UploadError> {
         let [nx, ny, nz] = volume.dims;
         let limit = device.limits().max_texture_dimension_3d as usize;
         if nx.max(ny).max(nz) > limit {
-            return Err(format!(
-                "volume {nx}×{ny}×{nz} exceeds the device's 3D texture limit of {limit}"
+            return Err(UploadError::Unsuitable(
+                format!("volume {nx}×{ny}×{nz} exceeds the device's 3D texture limit of {limit}"),
+                Box::new(volume),
             ));
         }
         let size = wgpu::Extent3d {
@@ -171,11 +191,14 @@ impl GpuViewer {
             sample_count: 1,
             dimension: wgpu::TextureDimension::D3,
             format: wgpu::TextureFormat::R16Sint,
-            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING
+                | wgpu::TextureUsages::COPY_DST
+                | wgpu::TextureUsages::COPY_SRC,
             view_formats: &[],
         });
-        for k0 in (0..nz).step_by(UPLOAD_SLAB) {
-            let k1 = (k0 + UPLOAD_SLAB).min(nz);
+        let mut k1 = nz;
+        while k1 > 0 {
+            let k0 = k1.saturating_sub(UPLOAD_SLAB);
             let bytes: &[u8] = bytemuck::cast_slice(&volume.data[nx * ny * k0..nx * ny * k1]);
             queue.write_texture(
                 wgpu::TexelCopyTextureInfo {
@@ -208,7 +231,12 @@ impl GpuViewer {
                     submission_index: Some(submission),
                     timeout: None,
                 })
-                .map_err(|e| format!("uploading the volume: {e}"))?;
+                .map_err(|e| UploadError::Failed(format!("uploading the volume: {e}")))?;
+            // A large allocation is its own mapping: shrinking it unmaps the
+            // tail in place, without a copy.
+            volume.data.truncate(nx * ny * k0);
+            volume.data.shrink_to_fit();
+            k1 = k0;
         }
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("view.wgsl"),
@@ -227,9 +255,50 @@ impl GpuViewer {
             device,
             queue,
             pipeline,
+            texture,
             texture_view,
             dims: volume.dims,
         })
+    }
+
+    /// One voxel's HU, read back from the texture (the value under the cursor).
+    pub fn voxel(&self, [i, j, k]: [usize; 3]) -> Result<i16, String> {
+        let d = &self.device;
+        let readback = d.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("voxel readback"),
+            size: 8,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut enc = d.create_command_encoder(&Default::default());
+        enc.copy_texture_to_buffer(
+            wgpu::TexelCopyTextureInfo {
+                texture: &self.texture,
+                mip_level: 0,
+                origin: wgpu::Origin3d {
+                    x: i as u32,
+                    y: j as u32,
+                    z: k as u32,
+                },
+                aspect: wgpu::TextureAspect::All,
+            },
+            wgpu::TexelCopyBufferInfo {
+                buffer: &readback,
+                layout: wgpu::TexelCopyBufferLayout {
+                    offset: 0,
+                    bytes_per_row: None,
+                    rows_per_image: None,
+                },
+            },
+            wgpu::Extent3d {
+                width: 1,
+                height: 1,
+                depth_or_array_layers: 1,
+            },
+        );
+        let submission = self.queue.submit([enc.finish()]);
+        let bytes = read_back(d, &readback, submission).map_err(|e| format!("probe: {e}"))?;
+        Ok(i16::from_le_bytes([bytes[0], bytes[1]]))
     }
 
     pub fn render(&self, req: &ViewRequest) -> Result<Frame, String> {
@@ -305,24 +374,7 @@ impl GpuViewer {
         }
         enc.copy_buffer_to_buffer(&pixels, 0, &readback, 0, bytes);
         let submission = self.queue.submit([enc.finish()]);
-        let slice = readback.slice(..);
-        let (tx, rx) = std::sync::mpsc::channel();
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
-        d.poll(wgpu::PollType::Wait {
-            submission_index: Some(submission),
-            timeout: None,
-        })
-        .map_err(|e| format!("rendering: {e}"))?;
-        rx.recv()
-            .map_err(|e| format!("rendering: {e}"))?
-            .map_err(|e| format!("rendering: {e}"))?;
-        let rgba = slice
-            .get_mapped_range()
-            .map_err(|e| format!("rendering: {e:?}"))?
-            .to_vec();
-        readback.unmap();
+        let rgba = read_back(d, &readback, submission).map_err(|e| format!("rendering: {e}"))?;
         Ok(Frame {
             width: w as u32,
             height: h as u32,
@@ -331,36 +383,89 @@ impl GpuViewer {
     }
 }
 
-/// The viewer for one open series: on the device when there is a wgpu device,
-/// otherwise on the host.
+/// Waits for `submission` and copies the mapped `buffer` out.
+fn read_back(
+    device: &wgpu::Device,
+    buffer: &wgpu::Buffer,
+    submission: wgpu::SubmissionIndex,
+) -> Result<Vec<u8>, String> {
+    let slice = buffer.slice(..);
+    let (tx, rx) = std::sync::mpsc::channel();
+    slice.map_async(wgpu::MapMode::Read, move |r| {
+        let _ = tx.send(r);
+    });
+    device
+        .poll(wgpu::PollType::Wait {
+            submission_index: Some(submission),
+            timeout: None,
+        })
+        .map_err(|e| e.to_string())?;
+    rx.recv()
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    let bytes = slice
+        .get_mapped_range()
+        .map_err(|e| format!("{e:?}"))?
+        .to_vec();
+    buffer.unmap();
+    Ok(bytes)
+}
+
+/// The viewer for one open series. With a wgpu device the volume lives only
+/// in the device's texture; without one the host keeps it and draws it.
 pub enum Viewer {
-    Gpu(GpuViewer),
-    Cpu,
+    Gpu(Box<GpuViewer>),
+    Cpu(Arc<Volume>),
 }
 
 impl Viewer {
-    /// Uses the compute device's wgpu handles when it has them.
-    pub fn new(device: &crate::ComputeDevice, volume: &Volume) -> Self {
-        match &device.wgpu {
-            Some((d, q)) => match GpuViewer::new(d.clone(), q.clone(), volume) {
-                Ok(v) => Viewer::Gpu(v),
-                Err(e) => {
-                    eprintln!("hilum: rendering on the CPU: {e}");
-                    Viewer::Cpu
-                }
-            },
-            None => Viewer::Cpu,
+    /// Takes the volume onto the compute device's wgpu handles when it has
+    /// them, otherwise keeps it on the host. Errs only when the device failed
+    /// part-way through the upload and the volume is gone: load it again and
+    /// use [`Viewer::host`].
+    pub fn new(device: &crate::ComputeDevice, volume: Volume) -> Result<Self, String> {
+        let Some((d, q)) = &device.wgpu else {
+            return Ok(Self::host(volume));
+        };
+        match GpuViewer::new(d.clone(), q.clone(), volume) {
+            Ok(v) => Ok(Viewer::Gpu(Box::new(v))),
+            Err(UploadError::Unsuitable(e, volume)) => {
+                eprintln!("hilum: rendering on the CPU: {e}");
+                Ok(Self::host(*volume))
+            }
+            Err(UploadError::Failed(e)) => Err(e),
         }
+    }
+
+    /// Draws on the host.
+    pub fn host(volume: Volume) -> Self {
+        Viewer::Cpu(Arc::new(volume))
     }
 
     pub fn on_device(&self) -> bool {
         matches!(self, Viewer::Gpu(_))
     }
 
-    pub fn render(&self, volume: &Volume, req: &ViewRequest) -> Result<Frame, String> {
+    /// The host copy of the volume, when the viewer keeps one.
+    pub fn host_volume(&self) -> Option<&Arc<Volume>> {
+        match self {
+            Viewer::Gpu(_) => None,
+            Viewer::Cpu(v) => Some(v),
+        }
+    }
+
+    pub fn render(&self, req: &ViewRequest) -> Result<Frame, String> {
         match self {
             Viewer::Gpu(v) => v.render(req),
-            Viewer::Cpu => Ok(render_cpu(volume, req)),
+            Viewer::Cpu(volume) => Ok(render_cpu(volume, req)),
+        }
+    }
+
+    /// One voxel's HU.
+    pub fn voxel(&self, [i, j, k]: [usize; 3]) -> Result<i16, String> {
+        match self {
+            Viewer::Gpu(v) => v.voxel([i, j, k]),
+            Viewer::Cpu(volume) => Ok(volume.get(i, j, k)),
         }
     }
 }

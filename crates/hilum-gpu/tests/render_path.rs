@@ -1,7 +1,7 @@
 //! The viewer's GPU path on the software Vulkan device (lavapipe on CI): every
 //! plane and projection matches the host reference pixel for pixel (±1 grey
 //! level for float rounding), on a phantom large enough to need several
-//! upload slabs.
+//! upload slabs; voxels read back from the texture are the host's values.
 
 use hilum_gpu::render::{render_cpu, Plane, Projection, ViewRequest, Viewer};
 use hilum_gpu::{open_named, Accelerator};
@@ -15,8 +15,12 @@ fn device_views_match_the_host_reference() {
     assert_eq!(device.accelerator, Accelerator::SoftwareVulkan);
     assert!(device.wgpu.is_some(), "wgpu handles shared with burn");
     let volume = generate(&PhantomSpec::small(7)).volume;
-    let viewer = Viewer::new(&device, &volume);
+    let viewer = Viewer::new(&device, volume.clone()).unwrap();
     assert!(viewer.on_device());
+    assert!(
+        viewer.host_volume().is_none(),
+        "the texture is the only copy"
+    );
     let [nx, ny, nz] = volume.dims;
     for (plane, slice) in [
         (Plane::Axial, nz / 2),
@@ -36,7 +40,7 @@ fn device_views_match_the_host_reference() {
                 level: -600.0,
                 width: 1500.0,
             };
-            let gpu = viewer.render(&volume, &req).unwrap();
+            let gpu = viewer.render(&req).unwrap();
             let cpu = render_cpu(&volume, &req);
             assert_eq!((gpu.width, gpu.height), (cpu.width, cpu.height));
             let worst = gpu
@@ -54,5 +58,16 @@ fn device_views_match_the_host_reference() {
                 "{plane:?}: a real image, not a flat one"
             );
         }
+    }
+    for voxel in [
+        [0, 0, 0],
+        [nx / 2, ny / 3, nz / 2],
+        [nx - 1, ny - 1, nz - 1],
+    ] {
+        assert_eq!(
+            viewer.voxel(voxel).unwrap(),
+            volume.get(voxel[0], voxel[1], voxel[2]),
+            "voxel {voxel:?}"
+        );
     }
 }
