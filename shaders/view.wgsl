@@ -9,7 +9,7 @@ struct Params {
     window: vec4<f32>,    // lowest HU shown, 1 / width, out_h (as f32), unused
 };
 
-@group(0) @binding(0) var volume: texture_3d<i32>;
+@group(0) @binding(0) var volume: texture_2d_array<i32>; // one layer per slice
 @group(0) @binding(1) var<storage, read_write> pixels: array<u32>;
 @group(0) @binding(2) var<uniform> p: Params;
 
@@ -24,6 +24,10 @@ fn voxel(x: u32, y: u32, t: u32) -> vec3<i32> {
     }
 }
 
+fn load(v: vec3<i32>) -> i32 {
+    return textureLoad(volume, v.xy, v.z, 0).r;
+}
+
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     let out_w = p.slab.w;
@@ -31,9 +35,9 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     if (id.x >= out_w || id.y >= out_h) {
         return;
     }
-    var value = textureLoad(volume, voxel(id.x, id.y, p.slab.x), 0).r;
+    var value = load(voxel(id.x, id.y, p.slab.x));
     for (var t = p.slab.x + 1u; t <= p.slab.y; t = t + 1u) {
-        let v = textureLoad(volume, voxel(id.x, id.y, t), 0).r;
+        let v = load(voxel(id.x, id.y, t));
         if (p.slab.z == 2u) {
             value = min(value, v);
         } else {

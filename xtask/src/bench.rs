@@ -292,7 +292,7 @@ pub fn app(path: Option<&Path>) -> Result<()> {
             (peak - base) / volume_mb
         );
     }
-    println!("Baseline: the app with its UI served and the compute device up, no study open. On the software Vulkan device, device memory (the volume's 3D texture) is host memory and counts here.");
+    println!("Baseline: the app with its UI served and the compute device up, no study open. On the software Vulkan device, device memory (the volume's texture) is host memory and counts here.");
     println!("Targets: first image ≤ 500 ms; ≤ 16 ms a frame on a GPU; host memory ≤ 1.5 × the volume + the baseline.");
     Ok(())
 }

@@ -14,8 +14,9 @@ use std::sync::Arc;
 use wgpu::util::DeviceExt;
 
 const SHADER: &str = include_str!("../../../shaders/view.wgsl");
-/// Slices per texture write: keeps wgpu's staging buffer far below lavapipe's limits.
-const UPLOAD_SLAB: usize = 32;
+/// Slices per texture write. A slab's staging copy is all the upload holds on
+/// top of the volume (4 MiB at 512²); smaller slabs cost more submissions.
+const UPLOAD_SLAB: usize = 8;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -161,21 +162,32 @@ pub enum UploadError {
 }
 
 impl GpuViewer {
-    /// Moves `volume` into an `R16Sint` 3D texture (no storage-binding size
-    /// limit, unlike a buffer), slab by slab from the top, giving each slab's
-    /// host memory back once it is on the device: the study is never held
-    /// twice, which matters where device memory is host memory (lavapipe,
-    /// integrated GPUs).
+    /// Moves `volume` into an `R16Sint` 2D array texture, one layer per slice
+    /// (no storage-binding size limit, unlike a buffer), slab by slab from the
+    /// top, giving each slab's host memory back once it is on the device: the
+    /// study is never held twice, which matters where device memory is host
+    /// memory (lavapipe, integrated GPUs). An array rather than a 3D texture
+    /// because wgpu tracks initialisation per layer: each slab write covers
+    /// whole layers, where the first partial write to a 3D texture makes wgpu
+    /// zero all of it while the host copy is still whole (2.3× the volume
+    /// at peak on lavapipe).
     pub fn new(
         device: wgpu::Device,
         queue: wgpu::Queue,
         mut volume: Volume,
     ) -> Result<Self, UploadError> {
         let [nx, ny, nz] = volume.dims;
-        let limit = device.limits().max_texture_dimension_3d as usize;
-        if nx.max(ny).max(nz) > limit {
+        let limits = device.limits();
+        let (side, layers) = (
+            limits.max_texture_dimension_2d as usize,
+            limits.max_texture_array_layers as usize,
+        );
+        if nx.max(ny) > side || nz > layers {
             return Err(UploadError::Unsuitable(
-                format!("volume {nx}×{ny}×{nz} exceeds the device's 3D texture limit of {limit}"),
+                format!(
+                    "volume {nx}×{ny}×{nz} exceeds the device's texture limits \
+                     ({side}² per slice, {layers} slices)"
+                ),
                 Box::new(volume),
             ));
         }
@@ -189,7 +201,7 @@ impl GpuViewer {
             size,
             mip_level_count: 1,
             sample_count: 1,
-            dimension: wgpu::TextureDimension::D3,
+            dimension: wgpu::TextureDimension::D2,
             format: wgpu::TextureFormat::R16Sint,
             usage: wgpu::TextureUsages::TEXTURE_BINDING
                 | wgpu::TextureUsages::COPY_DST
@@ -250,7 +262,10 @@ impl GpuViewer {
             compilation_options: Default::default(),
             cache: None,
         });
-        let texture_view = texture.create_view(&Default::default());
+        let texture_view = texture.create_view(&wgpu::TextureViewDescriptor {
+            dimension: Some(wgpu::TextureViewDimension::D2Array),
+            ..Default::default()
+        });
         Ok(Self {
             device,
             queue,
