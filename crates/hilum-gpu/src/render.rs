@@ -1,8 +1,8 @@
 //! The viewer's renderer: axial, coronal and sagittal views of the volume, thin
 //! (MPR) or as a maximum / minimum intensity projection over a slab, windowed to
-//! RGBA8 on the device (`shaders/view.wgsl`). The volume moves once into a 3D
-//! texture on the wgpu device burn uses and stays there, alone, while the study
-//! is open: the host keeps no second copy.
+//! RGBA8 on the device (`shaders/view.wgsl`). The volume moves once into a
+//! texture (a layer per slice) on the wgpu device burn uses and stays there,
+//! alone, while the study is open: the host keeps no second copy.
 //!
 //! Without a wgpu device (burn's CPU backend) the same math runs on the host;
 //! that path is also the reference the GPU path is tested against.
