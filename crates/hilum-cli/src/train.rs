@@ -94,7 +94,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         "device": device.label,
         "seeds": format!("{}..{}", args.seeds.start, args.seeds.end),
         "phantom": { "size": args.phantom.size, "slice_mm": args.phantom.slice_mm, "noise_hu": args.phantom.noise, "nodules": args.phantom.nodules },
-        "hyper_parameters": { "candidates_per_scan": args.candidates, "learning_rate_schedule": "÷10 for the last fifth", "steps": args.steps, "batch": args.batch, "learning_rate": args.lr, "optimizer": "Adam", "loss": "binary cross-entropy on logits", "patch": hilum_detect::model::PATCH, "iso_mm": hilum_detect::ISO_MM },
+        "hyper_parameters": { "candidates_per_scan": args.candidates, "learning_rate_schedule": hilum_detect::train::LEARNING_RATE_SCHEDULE, "steps": args.steps, "batch": args.batch, "learning_rate": args.lr, "optimizer": "Adam", "loss": "binary cross-entropy on logits", "patch": hilum_detect::model::PATCH, "iso_mm": hilum_detect::ISO_MM },
         "report": report,
     });
     let tmp = args.out.join("training.json.partial");

@@ -144,6 +144,9 @@ fn augment(patch: &[f32], rng: &mut u64) -> Vec<f32> {
     out
 }
 
+/// How [`learning_rate`] varies, in words, for the training record.
+pub const LEARNING_RATE_SCHEDULE: &str = "÷10 for the last fifth";
+
 /// The learning rate at `step`: constant, then a tenth for the last fifth of
 /// the steps, so the weights settle instead of jittering at the end.
 fn learning_rate(config: &TrainConfig, step: usize) -> f64 {
