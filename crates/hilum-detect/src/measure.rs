@@ -34,6 +34,10 @@ const LUNG_HU: f64 = -850.0;
 struct Region {
     /// Voxels (i, j, k) in the volume.
     voxels: Vec<[usize; 3]>,
+    /// For each voxel, whether it lies in a direction where the nodule's own
+    /// edge was seen, rather than where it was cut from an attached vessel or
+    /// wall: only these tell the nodule's attenuation.
+    own: Vec<bool>,
 }
 
 fn grow(v: &Volume, seed: [usize; 3], threshold: i16, max_radius_vox: [f64; 3]) -> Region {
@@ -66,7 +70,8 @@ fn grow(v: &Volume, seed: [usize; 3], threshold: i16, max_radius_vox: [f64; 3]) 
             }
         }
     }
-    Region { voxels }
+    let own = vec![true; voxels.len()];
+    Region { voxels, own }
 }
 
 /// Unit directions spread evenly over the sphere (a Fibonacci lattice).
@@ -82,36 +87,112 @@ fn directions(n: usize) -> Vec<[f64; 3]> {
         .collect()
 }
 
+/// A sphere through boundary points by least squares (|p|² = 2p·c + R² − |c|²,
+/// linear in c and R² − |c|²): `None` when the points do not pin one down.
+fn fit_sphere(points: &[[f64; 3]]) -> Option<([f64; 3], f64)> {
+    if points.len() < 8 {
+        return None;
+    }
+    // Normal equations of the 4-unknown linear problem, solved by elimination.
+    let mut m = [[0.0f64; 5]; 4];
+    for p in points {
+        let row = [2.0 * p[0], 2.0 * p[1], 2.0 * p[2], 1.0];
+        let rhs = dot(*p, *p);
+        for i in 0..4 {
+            for j in 0..4 {
+                m[i][j] += row[i] * row[j];
+            }
+            m[i][4] += row[i] * rhs;
+        }
+    }
+    for col in 0..4 {
+        let pivot = (col..4).max_by(|&a, &b| m[a][col].abs().total_cmp(&m[b][col].abs()))?;
+        m.swap(col, pivot);
+        if m[col][col].abs() < 1e-9 {
+            return None;
+        }
+        let pivot_row = m[col];
+        for (row, values) in m.iter_mut().enumerate() {
+            if row != col {
+                let f = values[col] / pivot_row[col];
+                for (x, p) in values.iter_mut().zip(pivot_row).skip(col) {
+                    *x -= f * p;
+                }
+            }
+        }
+    }
+    let x: [f64; 4] = std::array::from_fn(|i| m[i][4] / m[i][i]);
+    let c = [x[0], x[1], x[2]];
+    let r2 = x[3] + dot(c, c);
+    (r2 > 0.0).then(|| (c, r2.sqrt()))
+}
+
+/// [`fit_sphere`] refitted without the points far off the last fit (a
+/// vessel's end, the near edge seen from a seed off the centre).
+fn fit_robust(points: &[[f64; 3]]) -> Option<([f64; 3], f64)> {
+    let mut sphere = fit_sphere(points)?;
+    for _ in 0..4 {
+        let (c, r) = sphere;
+        // Lobulation and voxel steps put a nodule's own edge within this of the fit.
+        let tolerance = (0.15 * r).max(1.0);
+        let near: Vec<[f64; 3]> = points
+            .iter()
+            .copied()
+            .filter(|p| (norm(std::array::from_fn(|a| p[a] - c[a])) - r).abs() <= tolerance)
+            .collect();
+        if near.len() == points.len() {
+            break;
+        }
+        sphere = fit_sphere(&near)?;
+    }
+    Some(sphere)
+}
+
+/// Distance from `from`, inside the sphere, along unit `dir` to its surface;
+/// `None` when `from` lies outside.
+fn to_sphere(from: [f64; 3], dir: [f64; 3], (centre, radius): ([f64; 3], f64)) -> Option<f64> {
+    let o: [f64; 3] = std::array::from_fn(|a| from[a] - centre[a]);
+    let b = dot(o, dir);
+    let c = dot(o, o) - radius * radius;
+    (c <= 0.0).then(|| -b + (b * b - c).sqrt())
+}
+
 /// Cuts a grown region back to the nodule where it leaked along a vessel or
 /// into the chest wall or mediastinum, which share the nodule's attenuation.
 ///
-/// Rays from the region's centre find the region's edge in each direction. A
-/// nodule's edge lies at a similar distance all round; a ray that runs on much
-/// further has left the nodule along something attached to it. In those
-/// directions the region is cut at the nodule's radius (the median of the
-/// rays that stayed); elsewhere it keeps its own edge, lobulation included.
-/// Returns the cut region and whether the nodule filled the reach (most rays
-/// ran to it): then it is larger than the candidate's scale suggested.
-fn confine(region: &Region, origin: [usize; 3], sp: [f64; 3], reach_mm: f64) -> (Region, bool) {
+/// Rays from a centre find the region's edge in each direction. A nodule's
+/// edge lies at a similar distance all round; a ray that runs on much further
+/// has left the nodule along something attached to it. A sphere robustly
+/// fitted to where the rays ended stands for the nodule: in directions that
+/// ran on well past it the region is cut at that sphere, elsewhere it keeps
+/// its own edge, lobulation included. The sphere's centre is the next pass's
+/// centre, so neither a seed off the nodule's centre nor the bulk of an
+/// attached wall or vessel (which would pull a centroid) biases the cut.
+/// Returns the cut region, whether the nodule filled the reach (most rays ran
+/// to it: it is larger than the candidate's scale suggested), and the sphere
+/// (centre in mm from the first voxel, radius) when most rays ended on it.
+fn confine(
+    region: &Region,
+    origin: [usize; 3],
+    sp: [f64; 3],
+    reach_mm: f64,
+) -> (Region, bool, Option<([f64; 3], f64)>) {
     const RAYS: usize = 160;
-    /// A ray longer than this many radii left the nodule.
-    const LEAK: f64 = 1.5;
+    /// Passes of ray casting from the last fitted centre.
+    const PASSES: usize = 4;
+    /// A ray longer than this many times its way to the fitted sphere left the nodule.
+    const LEAK: f64 = 1.15;
     let set: std::collections::HashSet<[usize; 3]> = region.voxels.iter().copied().collect();
-    let centroid = |voxels: &[[usize; 3]]| {
-        let mut c = [0.0; 3];
-        for p in voxels {
-            (0..3).for_each(|a| c[a] += p[a] as f64);
-        }
-        c.map(|x| x / voxels.len().max(1) as f64)
-    };
     let dirs = directions(RAYS);
     let step = 0.25 * sp.iter().cloned().fold(f64::MAX, f64::min);
-    let mut centre = origin.map(|c| c as f64);
-    let mut kept = region.voxels.clone();
+    // Positions in mm from the volume's first voxel (axis-aligned spacing).
+    let mut centre: [f64; 3] = std::array::from_fn(|a| origin[a] as f64 * sp[a]);
     let mut filled = false;
-    // Twice: the second pass starts from the centre of what the first kept, so
-    // a seed off the nodule's centre does not bias the radius.
-    for _ in 0..2 {
+    let mut last = None;
+    // The last pass's centre and each direction's limit from it, and whether
+    // the nodule's own edge ends it.
+    let mut cut: ([f64; 3], Vec<(f64, bool)>) = (centre, vec![(f64::MAX, true); RAYS]);
+    for _ in 0..PASSES {
         let rays: Vec<f64> = dirs
             .iter()
             .map(|d| {
@@ -119,7 +200,7 @@ fn confine(region: &Region, origin: [usize; 3], sp: [f64; 3], reach_mm: f64) -> 
                 while t < reach_mm {
                     let q = t + step;
                     let p: [i64; 3] =
-                        std::array::from_fn(|a| (centre[a] + d[a] * q / sp[a]).round() as i64);
+                        std::array::from_fn(|a| ((centre[a] + d[a] * q) / sp[a]).round() as i64);
                     // The region holds only voxels inside the volume.
                     if p.iter().any(|&c| c < 0) || !set.contains(&p.map(|c| c as usize)) {
                         break;
@@ -129,49 +210,81 @@ fn confine(region: &Region, origin: [usize; 3], sp: [f64; 3], reach_mm: f64) -> 
                 t
             })
             .collect();
-        let median = |mut v: Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            v.get(v.len() / 2).copied().unwrap_or(0.0)
-        };
-        // A low quantile is safe from leaks even when many rays leak (a nodule
-        // on the pleura); the radius is then the median of the rays near it.
         let mut sorted = rays.clone();
         sorted.sort_by(f64::total_cmp);
-        let low = sorted[RAYS / 4];
-        filled = low >= 0.9 * reach_mm;
-        let radius = median(
-            rays.iter()
-                .copied()
-                .filter(|&r| r <= LEAK * low.max(step))
-                .collect(),
-        );
-        let limits: Vec<f64> = rays
+        // Most rays ran to the reach: the nodule is larger than it allowed.
+        filled = sorted[RAYS / 4] >= RAN_OUT * reach_mm;
+        // Rays that ended inside the reach ended on the region's edge: the
+        // nodule's, or a vessel's end. Ran-out rays went into a wall or along a
+        // vessel. A sphere through the ended rays' edge points, refitted without
+        // the points far off it, is the nodule.
+        let ended: Vec<[f64; 3]> = dirs
             .iter()
-            .map(|&r| if r > LEAK * radius { radius } else { r })
+            .zip(&rays)
+            .filter(|(_, &r)| r < RAN_OUT * reach_mm)
+            .map(|(d, &r)| std::array::from_fn(|a| centre[a] + d[a] * r))
             .collect();
-        let voxel = sp.iter().cloned().fold(0.0, f64::max);
-        kept = region
-            .voxels
+        let fitted = fit_robust(&ended)
+            .filter(|&(c, r)| to_sphere(centre, [1.0, 0.0, 0.0], (c, r)).is_some() && r < reach_mm);
+        let sphere = fitted.unwrap_or((centre, sorted[RAYS / 2]));
+        let limits = dirs
             .iter()
-            .copied()
-            .filter(|p| {
-                let v: [f64; 3] = std::array::from_fn(|a| (p[a] as f64 - centre[a]) * sp[a]);
-                let d = norm(v);
-                if d <= voxel {
-                    return true;
+            .zip(&rays)
+            .map(|(d, &r)| {
+                let to_edge = to_sphere(centre, *d, sphere).unwrap_or(r);
+                if r > LEAK * to_edge + step {
+                    (to_edge, false)
+                } else {
+                    (r, true)
                 }
-                let nearest = dirs
-                    .iter()
-                    .enumerate()
-                    .max_by(|a, b| dot(*a.1, v).total_cmp(&dot(*b.1, v)))
-                    .map_or(0, |(i, _)| i);
-                d <= limits[nearest] + 0.5 * voxel
             })
             .collect();
-        centre = centroid(&kept);
+        cut = (centre, limits);
+        centre = sphere.0;
+        // Only a sphere seen all round (most rays ended on it) says the nodule is larger.
+        last = fitted.filter(|_| 2 * ended.len() >= RAYS);
     }
-    (Region { voxels: kept }, filled)
+    let (from, limits) = cut;
+    let slack = 0.25 * sp.iter().cloned().fold(0.0, f64::max);
+    let mut kept = Region {
+        voxels: Vec::new(),
+        own: Vec::new(),
+    };
+    // Voxels farther than every limit are dropped without looking for their
+    // direction (most of a region grown into a wall), and when no direction
+    // was cut, those nearer than every limit are kept likewise.
+    let farthest_limit = limits.iter().map(|l| l.0).fold(0.0, f64::max);
+    let nearest_limit = if limits.iter().all(|l| l.1) {
+        limits.iter().map(|l| l.0).fold(f64::MAX, f64::min)
+    } else {
+        0.0
+    };
+    for p in &region.voxels {
+        let v: [f64; 3] = std::array::from_fn(|a| p[a] as f64 * sp[a] - from[a]);
+        let d = norm(v);
+        if d > farthest_limit + slack {
+            continue;
+        }
+        let (limit, own) = if d <= (2.0 * slack).max(nearest_limit) {
+            (f64::MAX, true)
+        } else {
+            let nearest = dirs
+                .iter()
+                .enumerate()
+                .max_by(|a, b| dot(*a.1, v).total_cmp(&dot(*b.1, v)))
+                .map_or(0, |(i, _)| i);
+            limits[nearest]
+        };
+        if d <= limit + slack {
+            kept.voxels.push(*p);
+            kept.own.push(own);
+        }
+    }
+    (kept, filled, last)
 }
+
+/// A ray this far into the reach ran out (voxel steps end rays short of it).
+const RAN_OUT: f64 = 0.75;
 
 /// The largest radius measured, mm: beyond Lung-RADS' largest nodules.
 const MAX_REACH_MM: f64 = 30.0;
@@ -182,8 +295,14 @@ fn segment(v: &Volume, seed: [usize; 3], threshold: i16, mut reach_mm: f64) -> R
     let sp = v.spacing();
     loop {
         let grown = grow(v, seed, threshold, sp.map(|s| reach_mm / s));
-        let (region, filled) = confine(&grown, seed, sp, reach_mm);
-        if !filled || reach_mm >= MAX_REACH_MM || region.voxels.is_empty() {
+        let (region, filled, sphere) = confine(&grown, seed, sp, reach_mm);
+        // A seed near the edge of a large nodule sees only part of it within
+        // the reach: widen the reach until the nodule's sphere fits inside.
+        let outgrown = sphere.is_some_and(|(centre, radius)| {
+            let from_seed = norm(std::array::from_fn(|a| centre[a] - seed[a] as f64 * sp[a]));
+            from_seed + radius > RAN_OUT * reach_mm
+        });
+        if !(filled || outgrown) || reach_mm >= MAX_REACH_MM || region.voxels.is_empty() {
             return region;
         }
         reach_mm = (reach_mm * 1.6).min(MAX_REACH_MM);
@@ -191,7 +310,9 @@ fn segment(v: &Volume, seed: [usize; 3], threshold: i16, mut reach_mm: f64) -> R
 }
 
 /// Long and short axis (mm) of a set of pixels on one slice: the longest chord,
-/// and the widest extent perpendicular to it, each plus one pixel.
+/// and the widest extent perpendicular to it, each plus half a pixel. (A whole
+/// pixel would be right for one chord, but the longest of many chords between
+/// pixel centres already runs long: on sampled discs, half a pixel is unbiased.)
 fn axes(pixels: &[[usize; 2]], spacing: [f64; 2]) -> (f64, f64) {
     let pts: Vec<[f64; 2]> = pixels
         .iter()
@@ -215,7 +336,7 @@ fn axes(pixels: &[[usize; 2]], spacing: [f64; 2]) -> (f64, f64) {
     let width = proj.iter().cloned().fold(f64::MIN, f64::max)
         - proj.iter().cloned().fold(f64::MAX, f64::min);
     let pixel = 0.5 * (spacing[0] + spacing[1]);
-    (best + pixel, width.max(0.0) + pixel)
+    (best + 0.5 * pixel, width.max(0.0) + 0.5 * pixel)
 }
 
 /// Axes of a region on its axial slice of largest area; returns (long, short, slice).
@@ -305,11 +426,23 @@ pub fn measure(v: &Volume, centre: [f64; 3], radius_mm: f64) -> Option<Measureme
                 && eq(halo) >= eq(&core) + 2.0
         });
     let region = halo.as_ref().unwrap_or(&core);
-    let hu: Vec<i16> = region
-        .voxels
-        .iter()
-        .map(|p| v.get(p[0], p[1], p[2]))
-        .collect();
+    // Attenuation where the nodule's own edge was seen: a wall or vessel it
+    // was cut from would make ground glass look part-solid.
+    let own: Vec<[usize; 3]> = {
+        let own: Vec<[usize; 3]> = region
+            .voxels
+            .iter()
+            .zip(&region.own)
+            .filter(|(_, &own)| own)
+            .map(|(p, _)| *p)
+            .collect();
+        if own.is_empty() {
+            region.voxels.clone()
+        } else {
+            own
+        }
+    };
+    let hu: Vec<i16> = own.iter().map(|p| v.get(p[0], p[1], p[2])).collect();
     let n = hu.len() as f64;
     let mean_hu = hu.iter().map(|&h| f64::from(h)).sum::<f64>() / n;
     let solid_fraction = hu.iter().filter(|&&h| h >= SOLID_HU).count() as f64 / n;
@@ -332,8 +465,7 @@ pub fn measure(v: &Volume, centre: [f64; 3], radius_mm: f64) -> Option<Measureme
         NoduleKind::PartSolid => {
             let solid: Vec<[usize; 3]> = match &halo {
                 Some(_) => core.voxels.clone(),
-                None => region
-                    .voxels
+                None => own
                     .iter()
                     .copied()
                     .filter(|p| v.get(p[0], p[1], p[2]) >= SOLID_HU)
@@ -348,7 +480,7 @@ pub fn measure(v: &Volume, centre: [f64; 3], radius_mm: f64) -> Option<Measureme
         long_axis_mm: long,
         short_axis_mm: short,
         mean_diameter_mm: mean,
-        volume_mm3: n * voxel_mm3,
+        volume_mm3: region.voxels.len() as f64 * voxel_mm3,
         kind,
         solid_diameter_mm,
         slice_index: k,
@@ -442,6 +574,30 @@ mod tests {
         let v = with(v, 40, |_, j, _| j as f64 * 0.5 >= 16.0 + 3.0);
         let m = measure(&v, [32.0; 3], 5.0).unwrap();
         assert!((m.mean_diameter_mm - 10.0).abs() < 1.5, "{m:?}");
+    }
+
+    #[test]
+    fn a_seed_off_the_centre_next_to_a_vessel_measures_the_whole_nodule() {
+        // The detector's centre is often a third of the radius off; here
+        // 3.3 mm off a 10 mm nodule, on the side away from a 2 mm vessel.
+        let v = with(ball(5.0, 40, None), 40, |_, j, k| {
+            let (dy, dz) = ((j as f64 - 32.0) * 0.5, (k as f64 - 32.0) * 0.5 - 4.0);
+            dy * dy + dz * dz <= 1.0
+        });
+        let m = measure(&v, [37.0, 29.0, 29.0], 5.0).unwrap();
+        assert!((m.mean_diameter_mm - 10.0).abs() < 1.0, "{m:?}");
+    }
+
+    #[test]
+    fn ground_glass_on_the_chest_wall_is_not_called_part_solid() {
+        // A 12 mm ground-glass nodule straddling the pleura: its centre lies
+        // 3.3 mm inside the lung, and the wall (soft tissue) hides the rest.
+        let v = with(ball(6.0, -500, None), 40, |_, j, _| {
+            j as f64 * 0.5 >= 16.0 + 3.3
+        });
+        let m = measure(&v, [32.0; 3], 6.0).unwrap();
+        assert_eq!(m.kind, NoduleKind::GroundGlass, "{m:?}");
+        assert!((m.mean_diameter_mm - 12.0).abs() < 1.5, "{m:?}");
     }
 
     #[test]
