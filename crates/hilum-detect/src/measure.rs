@@ -212,7 +212,7 @@ fn confine(
             .collect();
         let mut sorted = rays.clone();
         sorted.sort_by(f64::total_cmp);
-        // Most rays ran to the reach: the nodule is larger than it allowed.
+        // Three rays in four ran out: the nodule is larger than the reach allowed.
         filled = sorted[RAYS / 4] >= RAN_OUT * reach_mm;
         // Rays that ended inside the reach ended on the region's edge: the
         // nodule's, or a vessel's end. Ran-out rays went into a wall or along a
@@ -336,7 +336,11 @@ fn axes(pixels: &[[usize; 2]], spacing: [f64; 2]) -> (f64, f64) {
     let width = proj.iter().cloned().fold(f64::MIN, f64::max)
         - proj.iter().cloned().fold(f64::MAX, f64::min);
     let pixel = 0.5 * (spacing[0] + spacing[1]);
-    (best + 0.5 * pixel, width.max(0.0) + 0.5 * pixel)
+    // Nothing seen is narrower than the pixel it fills.
+    (
+        (best + 0.5 * pixel).max(pixel),
+        (width.max(0.0) + 0.5 * pixel).max(pixel),
+    )
 }
 
 /// Axes of a region on its axial slice of largest area; returns (long, short, slice).
