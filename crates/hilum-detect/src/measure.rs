@@ -168,8 +168,8 @@ fn to_sphere(from: [f64; 3], dir: [f64; 3], (centre, radius): ([f64; 3], f64)) -
 /// its own edge, lobulation included. The sphere's centre is the next pass's
 /// centre, so neither a seed off the nodule's centre nor the bulk of an
 /// attached wall or vessel (which would pull a centroid) biases the cut.
-/// Returns the cut region, whether the nodule filled the reach (most rays ran
-/// to it: it is larger than the candidate's scale suggested), and the sphere
+/// Returns the cut region, whether the nodule filled the reach (three rays in
+/// four ran out: it is larger than the candidate's scale suggested), and the sphere
 /// (centre in mm from the first voxel, radius) when most rays ended on it.
 fn confine(
     region: &Region,
@@ -191,7 +191,7 @@ fn confine(
     let mut last = None;
     // The last pass's centre and each direction's limit from it, and whether
     // the nodule's own edge ends it.
-    let mut cut: ([f64; 3], Vec<(f64, bool)>) = (centre, vec![(f64::MAX, true); RAYS]);
+    let mut cut: ([f64; 3], Vec<(f64, bool)>) = (centre, Vec::new());
     for _ in 0..PASSES {
         let rays: Vec<f64> = dirs
             .iter()
@@ -224,8 +224,10 @@ fn confine(
             .filter(|(_, &r)| r < RAN_OUT * reach_mm)
             .map(|(d, &r)| std::array::from_fn(|a| centre[a] + d[a] * r))
             .collect();
+        // A sphere that leaves out the centre it was seen from, or outruns the
+        // reach, fits something other than the nodule.
         let fitted = fit_robust(&ended)
-            .filter(|&(c, r)| to_sphere(centre, [1.0, 0.0, 0.0], (c, r)).is_some() && r < reach_mm);
+            .filter(|&(c, r)| norm(std::array::from_fn(|a| centre[a] - c[a])) <= r && r < reach_mm);
         let sphere = fitted.unwrap_or((centre, sorted[RAYS / 2]));
         let limits = dirs
             .iter()
