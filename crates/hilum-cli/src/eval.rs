@@ -46,6 +46,9 @@ struct PhantomReport {
     /// Every truth nodule ≥ 4 mm: where the candidate stage ranked it and how
     /// confidently it was found, to see where recall and ranking are lost.
     nodules: Vec<NoduleOutcome>,
+    /// Every finding at confidence ≥ 0.5 on no nodule (of any size), to see
+    /// what the classifier mistakes for one.
+    false_positives: Vec<FalsePositive>,
     kind_accuracy: Option<f64>,
     lobe_accuracy: Option<f64>,
     seconds_per_scan: f64,
@@ -65,6 +68,20 @@ struct NoduleOutcome {
     /// Highest confidence among findings within the nodule's radius.
     confidence: Option<f64>,
 }
+
+#[derive(Serialize)]
+struct FalsePositive {
+    seed: u64,
+    center_lps_mm: [f64; 3],
+    confidence: f64,
+    mean_diameter_mm: f64,
+    kind: NoduleKind,
+    /// Distance to the nearest truth nodule's surface, mm.
+    nearest_nodule_surface_mm: Option<f64>,
+}
+
+/// Confidence from which a finding off every nodule is listed as a false positive.
+const LISTED_FALSE_POSITIVE: f64 = 0.5;
 
 #[derive(Serialize)]
 struct MeasuredNodule {
@@ -183,6 +200,22 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                         lobes_right += 1;
                     }
                 }
+            }
+        }
+        for f in &result.findings {
+            let surface = |n: &hilum_phantom::TruthNodule| {
+                dist(f.center_lps_mm, n.center_lps_mm) - n.diameter_mm / 2.0
+            };
+            let nearest = p.truth.nodules.iter().map(surface).min_by(f64::total_cmp);
+            if f.confidence >= LISTED_FALSE_POSITIVE && nearest.is_none_or(|d| d > 0.0) {
+                rep.false_positives.push(FalsePositive {
+                    seed,
+                    center_lps_mm: f.center_lps_mm,
+                    confidence: f.confidence,
+                    mean_diameter_mm: f.measurement.mean_diameter_mm,
+                    kind: f.measurement.kind,
+                    nearest_nodule_surface_mm: nearest,
+                });
             }
         }
         eprintln!(

@@ -27,6 +27,10 @@ pub struct Args {
     /// weaker look-alikes it meets when the candidate budget is raised.
     #[arg(long, default_value_t = 2 * hilum_detect::MAX_CANDIDATES)]
     candidates: usize,
+    /// Fine-tune: start from these weights (their training.json, if beside
+    /// them, is kept in the new record) instead of a random initialisation.
+    #[arg(long)]
+    init: Option<PathBuf>,
 }
 
 /// The phantoms a model is trained and evaluated on: one definition, so that
@@ -85,8 +89,18 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         batch: args.batch,
         learning_rate: args.lr,
         sample_seed: 17,
+        init: args.init.clone(),
     };
-    let (model, report) = train(&config, &device.device, &|line| eprintln!("{line}"));
+    // Read before training: `--out` may be the folder `--init` comes from.
+    let init_record = args.init.as_ref().map(|path| {
+        let beside = path.with_file_name("training.json");
+        let record = std::fs::read_to_string(&beside)
+            .ok()
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok());
+        serde_json::json!({ "weights": path.display().to_string(), "training": record })
+    });
+    let (model, report) = train(&config, &device.device, &|line| eprintln!("{line}"))
+        .map_err(|e| anyhow::anyhow!(e))?;
     let path = args.out.join("nodule_net.safetensors");
     weights::save(&model, &path).map_err(|e| anyhow::anyhow!(e))?;
     let record = serde_json::json!({
@@ -96,6 +110,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         "phantom": { "size": args.phantom.size, "slice_mm": args.phantom.slice_mm, "noise_hu": args.phantom.noise, "nodules": args.phantom.nodules },
         "hyper_parameters": { "candidates_per_scan": args.candidates, "learning_rate_schedule": hilum_detect::train::LEARNING_RATE_SCHEDULE, "steps": args.steps, "batch": args.batch, "learning_rate": args.lr, "optimizer": "Adam", "loss": "binary cross-entropy on logits", "patch": hilum_detect::model::PATCH, "iso_mm": hilum_detect::ISO_MM },
         "report": report,
+        "init": init_record,
     });
     let tmp = args.out.join("training.json.partial");
     std::fs::write(&tmp, serde_json::to_string_pretty(&record)? + "\n")?;

@@ -31,6 +31,8 @@ pub struct TrainConfig {
     pub batch: usize,
     pub learning_rate: f64,
     pub sample_seed: u64,
+    /// Weights to start from (fine-tuning) instead of a random initialisation.
+    pub init: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -157,13 +159,20 @@ fn learning_rate(config: &TrainConfig, step: usize) -> f64 {
     }
 }
 
-/// Trains a classifier from scratch on `device` (wrapped for autodiff here).
+/// Trains a classifier on `device` (wrapped for autodiff here), from scratch
+/// or from `config.init`.
 pub fn train(
     config: &TrainConfig,
     device: &Device,
     progress: &dyn Fn(&str),
-) -> (NoduleNet, TrainReport) {
+) -> Result<(NoduleNet, TrainReport), String> {
     let started = std::time::Instant::now();
+    // Loaded first: a wrong path fails now, not after the data are collected.
+    let train_device = device.clone().autodiff();
+    let mut model = match &config.init {
+        Some(path) => crate::weights::load(path, &train_device)?,
+        None => NoduleNet::new(&train_device),
+    };
     let mut examples = Examples {
         positives: Vec::new(),
         negatives: Vec::new(),
@@ -178,8 +187,6 @@ pub fn train(
             examples.negatives.len()
         ));
     }
-    let train_device = device.clone().autodiff();
-    let mut model = NoduleNet::new(&train_device);
     let mut optimizer = AdamConfig::new().init();
     let mut rng = config.sample_seed.max(1);
     let half = (config.batch / 2).max(1);
@@ -237,5 +244,5 @@ pub fn train(
         recent_accuracy: correct as f64 / seen.max(1) as f64,
         seconds: started.elapsed().as_secs_f64(),
     };
-    (model.valid(), report)
+    Ok((model.valid(), report))
 }
