@@ -157,55 +157,14 @@ pub fn load(path: &Path) -> Result<()> {
 /// device present (GPU, software Vulkan, burn's CPU backend), one table each.
 pub fn detect() -> Result<()> {
     let hilum = build_hilum()?;
-    let dir = crate::cache_dir().join("bench/phantom-512x512x300");
-    if !dir.join("truth.json").is_file() {
-        crate::run(
-            "writing a 512×512×300 phantom",
-            Command::new(&hilum)
-                .args(["phantom", "--seed", "4242", "--out"])
-                .arg(&dir),
-        )?;
-    }
-    println!("| device | load ms | iso ms | lung mask ms | candidates ms | CNN ms | measure ms | total ms | peak host MB |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for device in ["gpu", "software", "cpu"] {
-        let json = std::env::temp_dir().join(format!("hilum-bench-{device}.json"));
-        let (_, rss) = run_measured(
-            Command::new(&hilum)
-                .env("HILUM_DEVICE", device)
-                .arg("detect")
-                .arg(&dir)
-                .arg("--json")
-                .arg(&json),
-        )?;
-        let Ok(text) = std::fs::read_to_string(&json) else {
-            println!("| {device} | not available on this machine | | | | | | | |");
-            continue;
-        };
-        let _ = std::fs::remove_file(&json);
-        let v: Value = serde_json::from_str(&text)?;
-        let Some(s) = v["series"].get(0) else {
-            println!("| {device} | failed: {} | | | | | | | |", v["errors"]);
-            continue;
-        };
-        let t = &s["timing_ms"];
-        let st = &t["stages"];
-        let f = |x: &Value| x.as_f64().map_or("?".into(), |v| format!("{v:.0}"));
-        println!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.0} |",
-            s["device"].as_str().unwrap_or(device),
-            f(&t["load"]),
-            f(&st["upload_resample_ms"]),
-            f(&st["lung_mask_ms"]),
-            f(&st["candidates_ms"]),
-            f(&st["classify_ms"]),
-            f(&st["measure_ms"]),
-            f(&t["total"]),
-            rss as f64 / 1e6
-        );
-    }
-    println!("(device memory is not reported: wgpu exposes no portable query for it)");
-    Ok(())
+    let phantom = crate::cache_dir().join("bench/phantom-512x512x300");
+    crate::run(
+        "timing load → findings on every device present",
+        Command::new(&hilum)
+            .arg("bench-detect")
+            .arg("--phantom")
+            .arg(&phantom),
+    )
 }
 
 /// `./x bench app [PATH]`: the viewer in the running UI on every device —

@@ -5,6 +5,7 @@
 //! 2 nothing usable or bad arguments.
 
 mod bench;
+mod bench_detect;
 mod detect;
 mod eval;
 mod info;
@@ -50,6 +51,9 @@ enum Command {
     /// Time loading against the I/O floor (used by `cargo xtask bench load`).
     #[command(hide = true)]
     BenchLoad(bench::Args),
+    /// Time load → findings on every device (used by `cargo xtask bench detect`).
+    #[command(hide = true)]
+    BenchDetect(bench_detect::Args),
 }
 
 /// What a command achieved, mapped to the exit codes of the contract.
@@ -90,6 +94,7 @@ fn main() -> ExitCode {
         Command::Phantom(args) => phantom::run(args),
         Command::Snapshot(args) => snapshot::run(args),
         Command::BenchLoad(args) => bench::run(args),
+        Command::BenchDetect(args) => bench_detect::run(args),
         Command::LidcTruth(args) => lidc::run(args),
         Command::Serve(args) => serve::run(args),
     };

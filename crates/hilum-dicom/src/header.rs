@@ -3,6 +3,7 @@
 use crate::error::{contain_panics, FileError};
 use crate::lengths::check_declared_lengths;
 use crate::native::find_pixel_data_in_prefix;
+use dicom_core::Tag;
 use dicom_dictionary_std::{tags, uids};
 use dicom_object::{InMemDicomObject, OpenFileOptions};
 use hilum_core::SliceGeometry;
@@ -75,30 +76,57 @@ impl ImageHeader {
     }
 }
 
-fn text(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<String> {
-    let s = obj.get(tag)?.to_str().ok()?;
-    let s = s.trim_matches(|c: char| c == '\0' || c.is_whitespace());
-    (!s.is_empty()).then(|| s.to_string())
+/// Read access to a header's top-level attributes, whichever parser read them:
+/// dicom-rs's object tree, or the fast scan of plain files (`scan.rs`).
+pub(crate) trait Attributes {
+    fn has(&self, tag: Tag) -> bool;
+    /// Trimmed text; `None` when absent or empty.
+    fn text(&self, tag: Tag) -> Option<String>;
+    fn floats(&self, tag: Tag) -> Option<Vec<f64>>;
+    fn float(&self, tag: Tag) -> Option<f64>;
+    fn uint(&self, tag: Tag) -> Option<u32>;
+    fn int(&self, tag: Tag) -> Option<i32>;
+    /// Enhanced multi-frame: the shared functional groups (if any) and one
+    /// item per frame. Only dicom-rs's tree has them.
+    fn functional_groups(&self) -> Option<(Option<&InMemDicomObject>, &[InMemDicomObject])> {
+        None
+    }
 }
 
-fn floats(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<Vec<f64>> {
-    obj.get(tag)?.to_multi_float64().ok()
-}
-
-fn float(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<f64> {
-    obj.get(tag)?.to_float64().ok()
-}
-
-fn uint(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<u32> {
-    obj.get(tag)?.to_int::<u32>().ok()
-}
-
-fn int(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<i32> {
-    obj.get(tag)?.to_int::<i32>().ok()
+impl Attributes for InMemDicomObject {
+    fn has(&self, tag: Tag) -> bool {
+        self.get(tag).is_some()
+    }
+    fn text(&self, tag: Tag) -> Option<String> {
+        let s = self.get(tag)?.to_str().ok()?;
+        let s = s.trim_matches(|c: char| c == '\0' || c.is_whitespace());
+        (!s.is_empty()).then(|| s.to_string())
+    }
+    fn floats(&self, tag: Tag) -> Option<Vec<f64>> {
+        self.get(tag)?.to_multi_float64().ok()
+    }
+    fn float(&self, tag: Tag) -> Option<f64> {
+        self.get(tag)?.to_float64().ok()
+    }
+    fn uint(&self, tag: Tag) -> Option<u32> {
+        self.get(tag)?.to_int::<u32>().ok()
+    }
+    fn int(&self, tag: Tag) -> Option<i32> {
+        self.get(tag)?.to_int::<i32>().ok()
+    }
+    fn functional_groups(&self) -> Option<(Option<&InMemDicomObject>, &[InMemDicomObject])> {
+        let per_frame = self
+            .get(tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE)?
+            .items()?;
+        Some((
+            first_item(self, tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE),
+            per_frame,
+        ))
+    }
 }
 
 /// The first item of a sequence attribute.
-fn first_item(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<&InMemDicomObject> {
+fn first_item(obj: &InMemDicomObject, tag: Tag) -> Option<&InMemDicomObject> {
     obj.get(tag)?.items()?.first()
 }
 
@@ -154,7 +182,35 @@ pub fn read_header_bytes(bytes: &[u8], name: &Path) -> Result<FileHeader, FileEr
     parse_header(bytes, name, bytes.len() as u64)
 }
 
+/// Parses a header from `bytes` (the whole file or its first bytes): the fast
+/// scan where it is sure of the file, dicom-rs otherwise.
 fn parse_header(bytes: &[u8], path: &Path, file_len: u64) -> Result<FileHeader, FileError> {
+    let Some(scanned) = crate::scan::scan(bytes, file_len) else {
+        return parse_with_dicom_rs(bytes, path, file_len);
+    };
+    let fast = header_from(
+        &scanned,
+        scanned.transfer_syntax.clone(),
+        scanned.sop_class_uid.clone(),
+        path,
+        file_len,
+    );
+    // The scan is a shortcut and must never change a result: every debug
+    // build (all tests) checks it against the full parser.
+    #[cfg(debug_assertions)]
+    {
+        let full = parse_with_dicom_rs(bytes, path, file_len);
+        assert_eq!(
+            format!("{fast:?}"),
+            format!("{full:?}"),
+            "{}: the fast header scan disagrees with dicom-rs",
+            path.display()
+        );
+    }
+    fast
+}
+
+fn parse_with_dicom_rs(bytes: &[u8], path: &Path, file_len: u64) -> Result<FileHeader, FileError> {
     contain_panics(path, "DICOM header", || {
         let obj = OpenFileOptions::new()
             .read_until(tags::PIXEL_DATA)
@@ -175,10 +231,21 @@ fn header_from_object(
         .media_storage_sop_class_uid()
         .trim_end_matches('\0')
         .to_string();
+    header_from(&**obj, transfer_syntax, sop_class_uid, path, file_len)
+}
+
+fn header_from<A: Attributes>(
+    obj: &A,
+    transfer_syntax: String,
+    sop_class_uid: String,
+    path: &Path,
+    file_len: u64,
+) -> Result<FileHeader, FileError> {
     let required = |tag, name: &str| {
-        text(obj, tag).ok_or_else(|| FileError::new(path, format!("missing {name}")))
+        obj.text(tag)
+            .ok_or_else(|| FileError::new(path, format!("missing {name}")))
     };
-    let image = if obj.get(tags::ROWS).is_some() {
+    let image = if obj.has(tags::ROWS) {
         Some(read_image_header(obj).map_err(|reason| FileError::new(path, reason))?)
     } else {
         None
@@ -187,17 +254,17 @@ fn header_from_object(
         path: path.to_path_buf(),
         file_len,
         transfer_syntax,
-        sop_instance_uid: text(obj, tags::SOP_INSTANCE_UID).unwrap_or_default(),
+        sop_instance_uid: obj.text(tags::SOP_INSTANCE_UID).unwrap_or_default(),
         study_instance_uid: required(tags::STUDY_INSTANCE_UID, "StudyInstanceUID")?,
         series_instance_uid: required(tags::SERIES_INSTANCE_UID, "SeriesInstanceUID")?,
-        patient_name: text(obj, tags::PATIENT_NAME).unwrap_or_default(),
-        patient_id: text(obj, tags::PATIENT_ID).unwrap_or_default(),
-        study_date: text(obj, tags::STUDY_DATE).unwrap_or_default(),
-        study_description: text(obj, tags::STUDY_DESCRIPTION).unwrap_or_default(),
-        series_description: text(obj, tags::SERIES_DESCRIPTION).unwrap_or_default(),
-        modality: text(obj, tags::MODALITY).unwrap_or_default(),
-        series_number: int(obj, tags::SERIES_NUMBER),
-        instance_number: int(obj, tags::INSTANCE_NUMBER),
+        patient_name: obj.text(tags::PATIENT_NAME).unwrap_or_default(),
+        patient_id: obj.text(tags::PATIENT_ID).unwrap_or_default(),
+        study_date: obj.text(tags::STUDY_DATE).unwrap_or_default(),
+        study_description: obj.text(tags::STUDY_DESCRIPTION).unwrap_or_default(),
+        series_description: obj.text(tags::SERIES_DESCRIPTION).unwrap_or_default(),
+        modality: obj.text(tags::MODALITY).unwrap_or_default(),
+        series_number: obj.int(tags::SERIES_NUMBER),
+        instance_number: obj.int(tags::INSTANCE_NUMBER),
         sop_class_uid,
         image,
         pixel_data_offset: None,
@@ -253,9 +320,9 @@ fn check_pixel_data_fits(h: &FileHeader) -> Result<(), FileError> {
 /// The largest image matrix accepted; CT is 512 or 1024, micro-CT rarely 2048.
 const MAX_MATRIX: usize = 4096;
 
-fn read_image_header(obj: &InMemDicomObject) -> Result<ImageHeader, String> {
-    let rows = uint(obj, tags::ROWS).ok_or("Rows unreadable")? as usize;
-    let cols = uint(obj, tags::COLUMNS).ok_or("missing Columns")? as usize;
+fn read_image_header<A: Attributes>(obj: &A) -> Result<ImageHeader, String> {
+    let rows = obj.uint(tags::ROWS).ok_or("Rows unreadable")? as usize;
+    let cols = obj.uint(tags::COLUMNS).ok_or("missing Columns")? as usize;
     if rows == 0 || cols == 0 {
         return Err(format!("empty image ({cols}×{rows})"));
     }
@@ -264,8 +331,12 @@ fn read_image_header(obj: &InMemDicomObject) -> Result<ImageHeader, String> {
             "image matrix {cols}×{rows} exceeds {MAX_MATRIX}×{MAX_MATRIX}"
         ));
     }
-    let bits_allocated = uint(obj, tags::BITS_ALLOCATED).ok_or("missing BitsAllocated")? as u16;
-    let bits_stored = uint(obj, tags::BITS_STORED).unwrap_or(u32::from(bits_allocated)) as u16;
+    let bits_allocated = obj
+        .uint(tags::BITS_ALLOCATED)
+        .ok_or("missing BitsAllocated")? as u16;
+    let bits_stored = obj
+        .uint(tags::BITS_STORED)
+        .unwrap_or(u32::from(bits_allocated)) as u16;
     if !matches!(bits_allocated, 8 | 16) {
         return Err(format!(
             "unsupported BitsAllocated {bits_allocated} (CT uses 16)"
@@ -276,17 +347,15 @@ fn read_image_header(obj: &InMemDicomObject) -> Result<ImageHeader, String> {
             "inconsistent bit depth: BitsStored {bits_stored} > BitsAllocated {bits_allocated}"
         ));
     }
-    let samples_per_pixel = uint(obj, tags::SAMPLES_PER_PIXEL).unwrap_or(1) as u16;
-    let photometric = text(obj, tags::PHOTOMETRIC_INTERPRETATION).unwrap_or_default();
-    let signed = uint(obj, tags::PIXEL_REPRESENTATION).unwrap_or(0) == 1;
-    let n_frames = int(obj, tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1) as usize;
+    let samples_per_pixel = obj.uint(tags::SAMPLES_PER_PIXEL).unwrap_or(1) as u16;
+    let photometric = obj
+        .text(tags::PHOTOMETRIC_INTERPRETATION)
+        .unwrap_or_default();
+    let signed = obj.uint(tags::PIXEL_REPRESENTATION).unwrap_or(0) == 1;
+    let n_frames = obj.int(tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1) as usize;
 
-    let shared = first_item(obj, tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE);
-    let per_frame = obj
-        .get(tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE)
-        .and_then(|e| e.items());
-    let frames = match per_frame {
-        Some(items) => {
+    let frames = match obj.functional_groups() {
+        Some((shared, items)) => {
             if items.len() != n_frames {
                 return Err(format!(
                     "NumberOfFrames is {n_frames} but {} per-frame functional groups",
@@ -353,18 +422,18 @@ fn geometry(
     })
 }
 
-fn classic_frame(obj: &InMemDicomObject, rows: usize, cols: usize) -> Result<FrameHeader, String> {
+fn classic_frame<A: Attributes>(obj: &A, rows: usize, cols: usize) -> Result<FrameHeader, String> {
     Ok(FrameHeader {
         geometry: geometry(
-            floats(obj, tags::IMAGE_POSITION_PATIENT),
-            floats(obj, tags::IMAGE_ORIENTATION_PATIENT),
-            floats(obj, tags::PIXEL_SPACING),
-            float(obj, tags::SLICE_THICKNESS),
+            obj.floats(tags::IMAGE_POSITION_PATIENT),
+            obj.floats(tags::IMAGE_ORIENTATION_PATIENT),
+            obj.floats(tags::PIXEL_SPACING),
+            obj.float(tags::SLICE_THICKNESS),
             rows,
             cols,
         )?,
-        slope: float(obj, tags::RESCALE_SLOPE).unwrap_or(1.0),
-        intercept: float(obj, tags::RESCALE_INTERCEPT).unwrap_or(0.0),
+        slope: obj.float(tags::RESCALE_SLOPE).unwrap_or(1.0),
+        intercept: obj.float(tags::RESCALE_INTERCEPT).unwrap_or(0.0),
     })
 }
 
@@ -385,18 +454,18 @@ fn enhanced_frame(
     let transform = group(tags::PIXEL_VALUE_TRANSFORMATION_SEQUENCE);
     Ok(FrameHeader {
         geometry: geometry(
-            position.and_then(|o| floats(o, tags::IMAGE_POSITION_PATIENT)),
-            orientation.and_then(|o| floats(o, tags::IMAGE_ORIENTATION_PATIENT)),
-            measures.and_then(|o| floats(o, tags::PIXEL_SPACING)),
-            measures.and_then(|o| float(o, tags::SLICE_THICKNESS)),
+            position.and_then(|o| o.floats(tags::IMAGE_POSITION_PATIENT)),
+            orientation.and_then(|o| o.floats(tags::IMAGE_ORIENTATION_PATIENT)),
+            measures.and_then(|o| o.floats(tags::PIXEL_SPACING)),
+            measures.and_then(|o| o.float(tags::SLICE_THICKNESS)),
             rows,
             cols,
         )?,
         slope: transform
-            .and_then(|o| float(o, tags::RESCALE_SLOPE))
+            .and_then(|o| o.float(tags::RESCALE_SLOPE))
             .unwrap_or(1.0),
         intercept: transform
-            .and_then(|o| float(o, tags::RESCALE_INTERCEPT))
+            .and_then(|o| o.float(tags::RESCALE_INTERCEPT))
             .unwrap_or(0.0),
     })
 }

@@ -19,6 +19,7 @@ mod lengths;
 mod load;
 mod native;
 mod pixels;
+mod scan;
 pub mod uid;
 pub mod write;
 
