@@ -3,7 +3,8 @@
 //! length field claims before reading; a corrupt 2 KiB file claiming a 4 GiB
 //! element would otherwise cost a 4 GiB allocation (found by fuzzing).
 
-const LONG_VRS: [&[u8; 2]; 13] = [
+/// VRs with a 2-byte reserved field and a 4-byte length in explicit VR.
+pub(crate) const LONG_VRS: [&[u8; 2]; 13] = [
     b"OB", b"OW", b"OF", b"OD", b"OL", b"OV", b"SQ", b"UT", b"UN", b"UC", b"UR", b"SV", b"UV",
 ];
 const UNDEFINED: u32 = u32::MAX;

@@ -10,71 +10,62 @@
 //! every scan against dicom-rs (see `header.rs`).
 
 use crate::header::Attributes;
+use crate::lengths::LONG_VRS;
 use dicom_core::Tag;
 use dicom_dictionary_std::tags;
 
-/// The top-level attributes Hilum reads, in the order they are stored below.
-const WANTED: [Tag; 27] = [
-    tags::SOP_INSTANCE_UID,
-    tags::STUDY_INSTANCE_UID,
-    tags::SERIES_INSTANCE_UID,
-    tags::PATIENT_NAME,
-    tags::PATIENT_ID,
-    tags::STUDY_DATE,
-    tags::STUDY_DESCRIPTION,
-    tags::SERIES_DESCRIPTION,
-    tags::MODALITY,
-    tags::SERIES_NUMBER,
-    tags::INSTANCE_NUMBER,
-    tags::ROWS,
-    tags::COLUMNS,
-    tags::BITS_ALLOCATED,
-    tags::BITS_STORED,
-    tags::SAMPLES_PER_PIXEL,
-    tags::PHOTOMETRIC_INTERPRETATION,
-    tags::PIXEL_REPRESENTATION,
-    tags::NUMBER_OF_FRAMES,
-    tags::IMAGE_POSITION_PATIENT,
-    tags::IMAGE_ORIENTATION_PATIENT,
-    tags::PIXEL_SPACING,
-    tags::SLICE_THICKNESS,
-    tags::RESCALE_SLOPE,
-    tags::RESCALE_INTERCEPT,
-    tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE,
-    tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE,
+/// How a wanted attribute's value is stored.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Text,
+    /// Binary unsigned shorts (VR US).
+    UnsignedShort,
+    /// Integer strings (VR IS).
+    IntegerString,
+    /// Decimal strings (VR DS).
+    DecimalString,
+    /// Enhanced multi-frame functional groups: left to dicom-rs.
+    FunctionalGroups,
+}
+
+/// The top-level attributes Hilum reads, and how each is stored.
+const WANTED: [(Tag, Kind); 27] = [
+    (tags::SOP_INSTANCE_UID, Kind::Text),
+    (tags::STUDY_INSTANCE_UID, Kind::Text),
+    (tags::SERIES_INSTANCE_UID, Kind::Text),
+    (tags::PATIENT_NAME, Kind::Text),
+    (tags::PATIENT_ID, Kind::Text),
+    (tags::STUDY_DATE, Kind::Text),
+    (tags::STUDY_DESCRIPTION, Kind::Text),
+    (tags::SERIES_DESCRIPTION, Kind::Text),
+    (tags::MODALITY, Kind::Text),
+    (tags::PHOTOMETRIC_INTERPRETATION, Kind::Text),
+    (tags::SERIES_NUMBER, Kind::IntegerString),
+    (tags::INSTANCE_NUMBER, Kind::IntegerString),
+    (tags::NUMBER_OF_FRAMES, Kind::IntegerString),
+    (tags::ROWS, Kind::UnsignedShort),
+    (tags::COLUMNS, Kind::UnsignedShort),
+    (tags::BITS_ALLOCATED, Kind::UnsignedShort),
+    (tags::BITS_STORED, Kind::UnsignedShort),
+    (tags::SAMPLES_PER_PIXEL, Kind::UnsignedShort),
+    (tags::PIXEL_REPRESENTATION, Kind::UnsignedShort),
+    (tags::IMAGE_POSITION_PATIENT, Kind::DecimalString),
+    (tags::IMAGE_ORIENTATION_PATIENT, Kind::DecimalString),
+    (tags::PIXEL_SPACING, Kind::DecimalString),
+    (tags::SLICE_THICKNESS, Kind::DecimalString),
+    (tags::RESCALE_SLOPE, Kind::DecimalString),
+    (tags::RESCALE_INTERCEPT, Kind::DecimalString),
+    (
+        tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE,
+        Kind::FunctionalGroups,
+    ),
+    (
+        tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE,
+        Kind::FunctionalGroups,
+    ),
 ];
 
-/// Attributes stored as binary unsigned shorts (VR US).
-const US: [Tag; 6] = [
-    tags::ROWS,
-    tags::COLUMNS,
-    tags::BITS_ALLOCATED,
-    tags::BITS_STORED,
-    tags::SAMPLES_PER_PIXEL,
-    tags::PIXEL_REPRESENTATION,
-];
-
-/// Attributes holding integer strings (VR IS).
-const IS: [Tag; 3] = [
-    tags::SERIES_NUMBER,
-    tags::INSTANCE_NUMBER,
-    tags::NUMBER_OF_FRAMES,
-];
-
-/// Attributes holding decimal strings (VR DS).
-const DS: [Tag; 6] = [
-    tags::IMAGE_POSITION_PATIENT,
-    tags::IMAGE_ORIENTATION_PATIENT,
-    tags::PIXEL_SPACING,
-    tags::SLICE_THICKNESS,
-    tags::RESCALE_SLOPE,
-    tags::RESCALE_INTERCEPT,
-];
-
-/// VRs with a 2-byte reserved field and a 4-byte length in explicit VR.
-const LONG_VRS: [&[u8; 2]; 13] = [
-    b"OB", b"OW", b"OF", b"OD", b"OL", b"OV", b"SQ", b"UT", b"UN", b"UC", b"UR", b"SV", b"UV",
-];
+/// VRs with a 2-byte length in explicit VR (`LONG_VRS` have a 4-byte one).
 const SHORT_VRS: [&[u8; 2]; 21] = [
     b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FL", b"FD", b"IS", b"LO", b"LT", b"PN",
     b"SH", b"SL", b"SS", b"ST", b"TM", b"UI", b"UL", b"US",
@@ -101,7 +92,7 @@ pub(crate) struct Scanned {
 
 impl Scanned {
     fn get(&self, tag: Tag) -> Option<&Value> {
-        let i = WANTED.iter().position(|&t| t == tag)?;
+        let i = WANTED.iter().position(|&(t, _)| t == tag)?;
         self.values[i].as_ref()
     }
 }
@@ -265,46 +256,34 @@ fn trimmed_parts(v: &[u8]) -> Option<Vec<&str>> {
 }
 
 /// Converts one wanted value, or `None` when unsure (the caller falls back).
-fn convert(tag: Tag, vr: Option<[u8; 2]>, v: &[u8]) -> Option<Value> {
-    let vr_is = |want: &[u8; 2]| vr.is_none_or(|vr| &vr == want);
-    if tag == tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE
-        || tag == tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE
-    {
-        return None; // enhanced multi-frame: dicom-rs reads the functional groups
+fn convert(kind: Kind, vr: Option<[u8; 2]>, v: &[u8]) -> Option<Value> {
+    // Implicit VR has no VR to check: the dictionary's is assumed, as dicom-rs does.
+    let vr_is = |want: &[&[u8; 2]]| vr.is_none_or(|vr| want.contains(&&vr));
+    if kind == Kind::FunctionalGroups {
+        return None;
     }
     if v.is_empty() {
         return Some(Value::Empty);
     }
-    if US.contains(&tag) {
-        if !vr_is(b"US") || v.len() % 2 != 0 {
-            return None;
+    match kind {
+        Kind::UnsignedShort if vr_is(&[b"US"]) && v.len() % 2 == 0 => {
+            Some(Value::Integer(i64::from(u16_at(v, 0)?)))
         }
-        return Some(Value::Integer(i64::from(u16_at(v, 0)?)));
-    }
-    if IS.contains(&tag) {
-        if !vr_is(b"IS") {
-            return None;
+        Kind::IntegerString if vr_is(&[b"IS"]) => {
+            let first = *trimmed_parts(v)?.first()?;
+            first.parse::<i32>().ok().map(|i| Value::Integer(i.into()))
         }
-        let first = *trimmed_parts(v)?.first()?;
-        return first.parse::<i32>().ok().map(|i| Value::Integer(i.into()));
-    }
-    if DS.contains(&tag) {
-        if !vr_is(b"DS") {
-            return None;
-        }
-        let numbers = trimmed_parts(v)?
+        Kind::DecimalString if vr_is(&[b"DS"]) => trimmed_parts(v)?
             .iter()
             .map(|p| p.parse::<f64>().ok())
-            .collect::<Option<Vec<f64>>>()?;
-        return Some(Value::Numbers(numbers));
-    }
-    if let Some(vr) = vr {
-        // Text attributes: a binary VR here would need dicom-rs's conversions.
-        if !matches!(&vr, b"UI" | b"PN" | b"LO" | b"SH" | b"CS" | b"DA") {
-            return None;
+            .collect::<Option<Vec<f64>>>()
+            .map(Value::Numbers),
+        // A binary VR on a text attribute would need dicom-rs's conversions.
+        Kind::Text if vr_is(&[b"UI", b"PN", b"LO", b"SH", b"CS", b"DA"]) => {
+            ascii_text(v).map(Value::Text)
         }
+        _ => None,
     }
-    ascii_text(v).map(Value::Text)
 }
 
 /// Scans `prefix`, the first bytes of a Part 10 file of `file_len` bytes.
@@ -358,11 +337,11 @@ pub(crate) fn scan(prefix: &[u8], file_len: u64) -> Option<Scanned> {
         if e.tag == tags::PIXEL_DATA {
             break;
         }
-        if let Some(i) = WANTED.iter().position(|&t| t == e.tag) {
+        if let Some(i) = WANTED.iter().position(|&(t, _)| t == e.tag) {
             if e.len == UNDEFINED {
                 return None;
             }
-            values[i] = Some(convert(e.tag, e.vr, e.value()?)?);
+            values[i] = Some(convert(WANTED[i].1, e.vr, e.value()?)?);
         }
         pos = skip_element(prefix, &e, explicit, 0)?;
         if pos > prefix.len() {
@@ -442,38 +421,22 @@ mod tests {
         put(&mut o, tags::IMAGE_ORIENTATION_PATIENT, VR::DS, orientation);
         put(
             &mut o,
-            tags::SAMPLES_PER_PIXEL,
-            VR::US,
-            PrimitiveValue::from(1u16),
-        );
-        put(
-            &mut o,
             tags::PHOTOMETRIC_INTERPRETATION,
             VR::CS,
             "MONOCHROME2",
         );
-        put(&mut o, tags::ROWS, VR::US, PrimitiveValue::from(2u16));
-        put(&mut o, tags::COLUMNS, VR::US, PrimitiveValue::from(2u16));
         let spacing = PrimitiveValue::Strs(["0.7", "0.7"].map(String::from).to_vec().into());
         put(&mut o, tags::PIXEL_SPACING, VR::DS, spacing);
-        put(
-            &mut o,
-            tags::BITS_ALLOCATED,
-            VR::US,
-            PrimitiveValue::from(16u16),
-        );
-        put(
-            &mut o,
-            tags::BITS_STORED,
-            VR::US,
-            PrimitiveValue::from(12u16),
-        );
-        put(
-            &mut o,
-            tags::PIXEL_REPRESENTATION,
-            VR::US,
-            PrimitiveValue::from(0u16),
-        );
+        for (tag, value) in [
+            (tags::SAMPLES_PER_PIXEL, 1u16),
+            (tags::ROWS, 2),
+            (tags::COLUMNS, 2),
+            (tags::BITS_ALLOCATED, 16),
+            (tags::BITS_STORED, 12),
+            (tags::PIXEL_REPRESENTATION, 0),
+        ] {
+            put(&mut o, tag, VR::US, PrimitiveValue::from(value));
+        }
         put(&mut o, tags::RESCALE_INTERCEPT, VR::DS, "-1024");
         put(&mut o, tags::RESCALE_SLOPE, VR::DS, "1");
         put(
