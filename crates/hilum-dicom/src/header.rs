@@ -188,13 +188,16 @@ fn parse_header(bytes: &[u8], path: &Path, file_len: u64) -> Result<FileHeader, 
     let Some(scanned) = crate::scan::scan(bytes, file_len) else {
         return parse_with_dicom_rs(bytes, path, file_len);
     };
-    let fast = header_from(
-        &scanned,
-        scanned.transfer_syntax.clone(),
-        scanned.sop_class_uid.clone(),
-        path,
-        file_len,
-    );
+    // Contained like the dicom-rs path: a header never panics the caller.
+    let fast = contain_panics(path, "DICOM header", || {
+        header_from(
+            &scanned,
+            scanned.transfer_syntax.clone(),
+            scanned.sop_class_uid.clone(),
+            path,
+            file_len,
+        )
+    });
     // The scan is a shortcut and must never change a result: every debug
     // build (all tests) checks it against the full parser.
     #[cfg(debug_assertions)]
