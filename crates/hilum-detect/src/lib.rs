@@ -13,6 +13,7 @@
 
 pub mod candidates;
 pub mod filters;
+pub mod fused_conv;
 pub mod iso;
 pub mod lobe;
 pub mod lung;

@@ -6,6 +6,7 @@
 //! Few channels at full resolution: about 40 MFLOP a patch, so a few hundred
 //! candidates take seconds even on the CPU backend.
 
+use crate::fused_conv::conv3x3x3_relu;
 use burn::module::Module;
 use burn::nn::conv::{Conv3d, Conv3dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig3d};
@@ -35,6 +36,21 @@ fn conv(input: usize, output: usize, stride: usize, device: &Device) -> Conv3d {
         .init(device)
 }
 
+/// One layer: the fused wgpu kernel where it applies (inference on a wgpu
+/// device), burn's `conv3d` and `relu` otherwise (the CPU backend; training).
+fn conv_relu(layer: &Conv3d, x: Tensor<5>) -> Tensor<5> {
+    let [stride, sy, sx] = layer.stride;
+    let fits = [sy, sx] == [stride; 2]
+        && layer.dilation == [1; 3]
+        && layer.groups == 1
+        && layer.padding == PaddingConfig3d::Explicit(1, 1, 1);
+    let fused = match &layer.bias {
+        Some(bias) if fits => conv3x3x3_relu(&x, &layer.weight.val(), &bias.val(), stride),
+        _ => None,
+    };
+    fused.unwrap_or_else(|| relu(layer.forward(x)))
+}
+
 impl NoduleNet {
     pub fn new(device: &Device) -> Self {
         Self {
@@ -49,11 +65,11 @@ impl NoduleNet {
 
     /// Logits, one per patch, for `[batch, 1, PATCH, PATCH, PATCH]` input.
     pub fn logits(&self, x: Tensor<5>) -> Tensor<1> {
-        let x = relu(self.c1.forward(x));
-        let x = relu(self.c2.forward(x));
-        let x = relu(self.c3.forward(x));
-        let x = relu(self.c4.forward(x));
-        let x = relu(self.c5.forward(x));
+        let x = conv_relu(&self.c1, x);
+        let x = conv_relu(&self.c2, x);
+        let x = conv_relu(&self.c3, x);
+        let x = conv_relu(&self.c4, x);
+        let x = conv_relu(&self.c5, x);
         let [b, c, z, y, w] = x.dims();
         self.head
             .forward(x.reshape([b, c * z * y * w]))

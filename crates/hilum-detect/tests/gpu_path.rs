@@ -140,3 +140,97 @@ fn detection_end_to_end_on_software_vulkan_with_the_committed_weights() {
         best.confidence
     );
 }
+
+/// Deterministic values in about [-1, 1): a hash of the index, not a constant
+/// pattern, so a misplaced tap or channel shows.
+fn pattern(n: usize, seed: usize) -> Vec<f32> {
+    (0..n)
+        .map(|i| ((i * 7919 + seed * 104_729) % 2003) as f32 / 1001.5 - 1.0)
+        .collect()
+}
+
+fn tensor<const D: usize>(
+    shape: [usize; D],
+    seed: usize,
+    device: &burn::tensor::Device,
+) -> Tensor<D> {
+    let n = shape.iter().product();
+    Tensor::from_data(TensorData::new(pattern(n, seed), shape), device)
+}
+
+fn largest_difference(a: Vec<f32>, b: Vec<f32>) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0f32, f32::max)
+}
+
+#[test]
+fn the_fused_convolution_matches_burns_on_software_vulkan() {
+    use burn::tensor::activation::relu;
+    use burn::tensor::module::conv3d;
+    use burn::tensor::ops::ConvOptions;
+    use hilum_detect::fused_conv::conv3x3x3_relu;
+
+    let gpu = software_vulkan().device;
+    // Every layer shape of the classifier, and odd sizes and batches.
+    let layers = [
+        (3, 1, 8, 1, [24, 24, 24]),
+        (3, 8, 16, 2, [24, 24, 24]),
+        (2, 16, 32, 1, [12, 12, 12]),
+        (2, 32, 32, 2, [12, 12, 12]),
+        (5, 32, 64, 2, [6, 6, 6]),
+        (1, 3, 8, 1, [5, 7, 9]),
+        (2, 2, 16, 2, [7, 4, 11]),
+    ];
+    for (i, (batch, in_c, out_c, stride, [d, h, w])) in layers.into_iter().enumerate() {
+        let x = tensor([batch, in_c, d, h, w], i, &gpu);
+        let weight = tensor([out_c, in_c, 3, 3, 3], i + 100, &gpu).mul_scalar(0.3);
+        let bias = tensor([out_c], i + 200, &gpu).mul_scalar(0.1);
+        let fused = conv3x3x3_relu(&x, &weight, &bias, stride)
+            .expect("the fused kernel takes every layer shape on a wgpu device");
+        let options = ConvOptions::new([stride; 3], [1; 3], [1; 3], 1);
+        let reference = relu(conv3d(x, weight, Some(bias), options));
+        assert_eq!(fused.dims(), reference.dims(), "layer {i}");
+        let worst = largest_difference(
+            fused.into_data().try_to_vec().unwrap(),
+            reference.into_data().try_to_vec().unwrap(),
+        );
+        assert!(
+            worst < 1e-4 * in_c as f32,
+            "layer {i}: largest difference {worst}"
+        );
+    }
+}
+
+#[test]
+fn the_fused_convolution_leaves_the_cpu_backend_to_burn() {
+    let cpu = cpu_backend().device;
+    let x = tensor([1, 1, 6, 6, 6], 1, &cpu);
+    let weight = tensor([8, 1, 3, 3, 3], 2, &cpu);
+    let bias = tensor([8], 3, &cpu);
+    assert!(hilum_detect::fused_conv::conv3x3x3_relu(&x, &weight, &bias, 1).is_none());
+}
+
+#[test]
+fn the_classifier_scores_alike_on_software_vulkan_and_the_cpu_backend() {
+    use hilum_detect::model::PATCH;
+    let path = hilum_detect::weights::default_path();
+    let scores = |device: &burn::tensor::Device| -> Vec<f32> {
+        let model = hilum_detect::weights::load(&path, device).expect("committed weights");
+        let patches = tensor([4, 1, PATCH, PATCH, PATCH], 7, device).abs();
+        model
+            .probabilities(patches)
+            .into_data()
+            .try_to_vec()
+            .unwrap()
+    };
+    let gpu = scores(&software_vulkan().device);
+    let cpu = scores(&cpu_backend().device);
+    let worst = largest_difference(gpu.clone(), cpu.clone());
+    assert!(
+        worst < 1e-4,
+        "software Vulkan {gpu:?} vs CPU backend {cpu:?}"
+    );
+}

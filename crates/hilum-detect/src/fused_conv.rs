@@ -1,0 +1,151 @@
+//! The classifier's convolution layers as one hand-written kernel on wgpu
+//! devices (`shaders/conv3x3x3_relu.wgsl`): 3×3×3, padding 1, bias and ReLU
+//! in a single pass. burn's generic direct convolution runs at a fraction of
+//! a GFLOP/s under lavapipe, where it made the classifier most of a scan's
+//! time. burn's CPU backend and autodiff tensors (training) keep burn's own
+//! `conv3d`; the tests hold the two to the same numbers.
+
+use burn::backend::wgpu::{CubeBackend, CubeTensor, KernelSource, SourceKernel, SourceTemplate};
+use burn::cubecl::prelude::KernelId;
+use burn::cubecl::server::KernelArguments;
+use burn::cubecl::{CubeCount, CubeDim};
+use burn::tensor::{DType, Shape, Tensor};
+
+const SHADER: &str = include_str!("../../../shaders/conv3x3x3_relu.wgsl");
+/// Invocations per workgroup, as the shader declares.
+const WORKGROUP: u32 = 64;
+/// Output channels and voxels along x per invocation, as the shader fixes them.
+const GROUP: u32 = 8;
+const RUN: u32 = 3;
+/// Workgroups per dispatch row (the smallest per-dimension limit wgpu guarantees).
+const MAX_ROW: u32 = 65_535;
+
+/// One compiled variant: every size is a constant in the shader text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Layer {
+    batch: u32,
+    in_c: u32,
+    in_dims: [u32; 3],
+    out_c: u32,
+    out_dims: [u32; 3],
+    stride: u32,
+}
+
+impl Layer {
+    /// Workgroups: an invocation per run of `RUN` output voxels along x, per
+    /// group of `GROUP` output channels, per patch.
+    fn workgroups(&self) -> u32 {
+        let runs = self.out_dims.iter().product::<u32>() / RUN;
+        (self.batch * (self.out_c / GROUP) * runs).div_ceil(WORKGROUP)
+    }
+}
+
+impl KernelSource for Layer {
+    fn source(&self) -> SourceTemplate {
+        let constants = [
+            ("BATCH", self.batch),
+            ("IN_C", self.in_c),
+            ("IN_D", self.in_dims[0]),
+            ("IN_H", self.in_dims[1]),
+            ("IN_W", self.in_dims[2]),
+            ("OUT_C", self.out_c),
+            ("OUT_D", self.out_dims[0]),
+            ("OUT_H", self.out_dims[1]),
+            ("OUT_W", self.out_dims[2]),
+            ("STRIDE", self.stride),
+        ];
+        let header: String = constants
+            .iter()
+            .map(|(name, value)| format!("const {name}: u32 = {value}u;\n"))
+            .collect();
+        SourceTemplate::new(header + SHADER)
+    }
+
+    fn id(&self) -> KernelId {
+        KernelId::new::<Self>().info(*self)
+    }
+
+    fn lang(&self) -> &'static str {
+        "wgsl"
+    }
+}
+
+/// The tensor's cubecl primitive, contiguous, or `None` when it lives on
+/// another backend (burn's CPU backend, or autodiff during training).
+fn cube_tensor<const D: usize>(t: &Tensor<D>) -> Option<CubeTensor> {
+    let primitive = t.clone().try_into_primitive::<CubeBackend>().ok()?;
+    let contiguous = primitive.is_contiguous() && primitive.dtype == DType::F32;
+    contiguous.then_some(primitive)
+}
+
+/// `relu(conv3d(x, weight, bias))` with a 3×3×3 kernel, padding 1 and the
+/// given stride, for `x` `[batch, in_c, d, h, w]` and `weight`
+/// `[out_c, in_c, 3, 3, 3]`. `None` when the tensors are not plain wgpu
+/// tensors or the layer does not fit the kernel: the caller falls back to burn.
+pub fn conv3x3x3_relu(
+    x: &Tensor<5>,
+    weight: &Tensor<5>,
+    bias: &Tensor<1>,
+    stride: usize,
+) -> Option<Tensor<5>> {
+    let [batch, in_c, d, h, w] = x.dims();
+    let [out_c, weight_in, kd, kh, kw] = weight.dims();
+    let shape_fits = weight_in == in_c
+        && [kd, kh, kw] == [3, 3, 3]
+        && (1..=2).contains(&stride)
+        && batch * d * h * w > 0
+        && out_c % GROUP as usize == 0;
+    if !shape_fits {
+        return None;
+    }
+    let out_dims = [d, h, w].map(|n| ((n - 1) / stride + 1) as u32);
+    if out_dims[2] % RUN != 0 {
+        return None;
+    }
+    let input = cube_tensor(x)?;
+    // [out_c, in_c, 27] → [in_c, 27, out_c], so one vec4 load holds four output channels.
+    let weight = cube_tensor(
+        &weight
+            .clone()
+            .reshape([out_c, in_c * 27])
+            .swap_dims(0, 1)
+            .reshape([in_c * 27 * out_c]),
+    )?;
+    let bias = cube_tensor(bias)?;
+
+    let layer = Layer {
+        batch: batch as u32,
+        in_c: in_c as u32,
+        in_dims: [d as u32, h as u32, w as u32],
+        out_c: out_c as u32,
+        out_dims,
+        stride: stride as u32,
+    };
+    let client = input.client.clone();
+    let elements = batch * out_c * out_dims.iter().map(|&n| n as usize).product::<usize>();
+    let output = CubeTensor::new_contiguous(
+        client.clone(),
+        input.device.clone(),
+        Shape::from([
+            batch,
+            out_c,
+            out_dims[0] as usize,
+            out_dims[1] as usize,
+            out_dims[2] as usize,
+        ]),
+        client.empty(elements * size_of::<f32>()),
+        DType::F32,
+    );
+    let workgroups = layer.workgroups();
+    let row = workgroups.min(MAX_ROW);
+    client.launch(
+        Box::new(SourceKernel::new(layer, CubeDim::new_1d(WORKGROUP))),
+        CubeCount::Static(row, workgroups.div_ceil(row), 1),
+        KernelArguments::new()
+            .with_buffer(input.handle.binding())
+            .with_buffer(weight.handle.binding())
+            .with_buffer(bias.handle.binding())
+            .with_buffer(output.handle.clone().binding()),
+    );
+    Some(Tensor::from_primitive::<CubeBackend>(output))
+}
