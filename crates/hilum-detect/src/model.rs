@@ -76,8 +76,63 @@ impl NoduleNet {
             .reshape([b])
     }
 
+    /// The sum of the logits of each patch's seven other mirror images (every
+    /// combination of flipping z, y and x, but not none).
+    pub fn mirror_logit_sum(&self, x: Tensor<5>) -> Tensor<1> {
+        let [z, y, w] = [2, 3, 4];
+        let mirrors = [
+            x.clone().flip([w]),
+            x.clone().flip([y]),
+            x.clone().flip([z]),
+            x.clone().flip([y, w]),
+            x.clone().flip([z, w]),
+            x.clone().flip([z, y]),
+            x.flip([z, y, w]),
+        ];
+        mirrors
+            .into_iter()
+            .map(|m| self.logits(m))
+            .reduce(|a, b| a + b)
+            .expect("seven mirror images")
+    }
+
     /// Probabilities that each patch holds a nodule.
     pub fn probabilities(&self, x: Tensor<5>) -> Tensor<1> {
         sigmoid(self.logits(x))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::Distribution;
+
+    #[test]
+    fn the_mean_over_mirror_images_is_the_same_for_every_mirror_image() {
+        let device = hilum_gpu::cpu_backend().device;
+        let net = NoduleNet::new(&device);
+        let x: Tensor<5> = Tensor::random(
+            [2, 1, PATCH, PATCH, PATCH],
+            Distribution::Uniform(0.0, 1.3),
+            &device,
+        );
+        let mean = |t: Tensor<5>| -> Vec<f32> {
+            let all = net.logits(t.clone()) + net.mirror_logit_sum(t);
+            all.div_scalar(8.0).into_data().try_to_vec().unwrap()
+        };
+        let reference = mean(x.clone());
+        for flipped in [
+            x.clone().flip([2]),
+            x.clone().flip([3, 4]),
+            x.clone().flip([2, 3, 4]),
+        ] {
+            for (a, b) in mean(flipped).iter().zip(&reference) {
+                assert!((a - b).abs() < 1e-4 * (1.0 + b.abs()), "{a} vs {b}");
+            }
+        }
+        // A single view is not invariant: the mean is not a trivial constant.
+        let one: Vec<f32> = net.logits(x.clone()).into_data().try_to_vec().unwrap();
+        let other: Vec<f32> = net.logits(x.flip([2])).into_data().try_to_vec().unwrap();
+        assert_ne!(one, other);
     }
 }
