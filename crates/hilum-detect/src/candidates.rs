@@ -1,6 +1,7 @@
 //! Candidate nodules: a multi-scale bright-blob filter (scale-normalised
 //! Hessian blobness) inside the lungs, local maxima, the strongest kept; run
-//! twice, on the volume and on its ground glass alone, the two lists interleaved.
+//! twice, on the volume with its chest wall flattened and on its ground glass
+//! alone, the two lists interleaved.
 
 use crate::filters::{blobness, gaussian, hessian, max_pool3d};
 use crate::iso::IsoVolume;
@@ -18,12 +19,20 @@ pub const LEVELS: [(usize, [f64; 2]); 3] = [(1, [1.2, 1.8]), (2, [2.7, 4.0]), (4
 /// blob filter's response grows with contrast, so faint ground glass (−750 to
 /// −400 HU), above all on the pleura or a vessel, ranks below hundreds of vessel
 /// crossings; a share of the budget of its own lifts the candidates' recall of
-/// phantom nodules ≥ 4 mm at 300 a scan from 0.86 to 0.90 (tuning seeds 9000–9009).
+/// phantom nodules ≥ 4 mm at 300 a scan from 0.86 to 0.90 (tuning seeds
+/// 9000–9009, before the chest wall was flattened; with it, 0.92 to 0.94).
 const GROUND_GLASS_EVERY: usize = 4;
 /// Normalised intensity above which a voxel is soft tissue, vessel or bone (−300 HU).
 const SOFT_TISSUE: f32 = 0.7;
+/// Normalised intensity below which a voxel is air-like (−500 HU).
+const AIR_LIKE: f32 = 0.5;
 /// Normalised intensity of aerated lung (−850 HU).
 const PARENCHYMA: f32 = 0.15;
+
+/// Window (iso voxels, 13.5 mm) of the closing of the lungs' air that decides
+/// what is chest wall: dents up to about this wide, nodules on the pleura among
+/// them, count as lung.
+const WALL_CLOSING: usize = 9;
 
 /// Margin around the lungs' bounding box searched for candidates, iso voxels.
 const CROP_MARGIN: usize = 6;
@@ -93,12 +102,20 @@ pub fn find_candidates(iso: &IsoVolume, mask: &LungMask, max: usize) -> Vec<Cand
         return Vec::new();
     };
     let origin = region.clone().map(|r| r.start);
-    // Outside the lungs stays as it is: masking the chest wall to air was
-    // tried and cut nodules on the pleura in half (fewer found, not more).
     let cropped = iso.tensor.clone().slice(region);
-    let strongest = blobs(cropped.clone(), iso, mask, origin, max);
+    let strongest = blobs(wall_flattened(cropped.clone()), iso, mask, origin, max);
     let faint = blobs(ground_glass_only(cropped), iso, mask, origin, max);
     interleave(strongest, faint, GROUND_GLASS_EVERY, max)
+}
+
+/// The volume with everything outside a closing of the lungs' air (chest
+/// wall, mediastinum, diaphragm) set to lung parenchyma: a nodule on the
+/// pleura, which fills a dent in the air, now stands alone as a blob.
+fn wall_flattened(v: Tensor<3>) -> Tensor<3> {
+    let air = v.clone().lower_elem(AIR_LIKE).float();
+    let grown = max_pool3d(air, WALL_CLOSING);
+    let closed = max_pool3d(grown.neg(), WALL_CLOSING).neg();
+    v.mask_fill(closed.lower_elem(0.5), PARENCHYMA)
 }
 
 /// The volume with soft tissue, bone and vessels (and a voxel around them, their
@@ -270,6 +287,38 @@ mod tests {
             .map(|c| c.lps_mm[0])
             .collect();
         assert_eq!(xs, [0.0, 100.0, 1000.0, 200.0, 300.0, 2000.0, 400.0]);
+    }
+
+    #[test]
+    fn the_chest_wall_is_flattened_and_a_nodule_on_the_pleura_stays() {
+        let device = hilum_gpu::cpu_backend().device;
+        // Lung (x < 20) against chest wall (x ≥ 20), a 5-voxel-radius nodule
+        // centred 2 voxels inside the lung, straddling the pleura.
+        let n = 32;
+        let mut data = vec![0f32; n * n * n];
+        for z in 0..n {
+            for y in 0..n {
+                for x in 0..n {
+                    let d2 = [(z, 16.0), (y, 16.0), (x, 18.0)]
+                        .iter()
+                        .map(|&(c, m)| (c as f32 - m).powi(2))
+                        .sum::<f32>();
+                    data[(z * n + y) * n + x] = if x >= 20 || d2 <= 25.0 { 1.04 } else { 0.15 };
+                }
+            }
+        }
+        let v: Tensor<3> = Tensor::from_data(TensorData::new(data, [n, n, n]), &device);
+        let out: Vec<f32> = wall_flattened(v).into_data().try_to_vec().unwrap();
+        let at = |z: usize, y: usize, x: usize| out[(z * n + y) * n + x];
+        assert_eq!(at(16, 16, 18), 1.04, "the nodule's centre");
+        assert_eq!(at(16, 16, 14), 1.04, "the nodule's side in the lung");
+        assert_eq!(at(16, 16, 26), PARENCHYMA, "the chest wall");
+        assert_eq!(
+            at(16, 4, 22),
+            PARENCHYMA,
+            "the chest wall beside the nodule"
+        );
+        assert_eq!(at(16, 4, 10), 0.15, "the lung");
     }
 
     #[test]

@@ -377,8 +377,10 @@ fn largest_slice_axes(voxels: &[[usize; 3]], spacing: [f64; 3]) -> (f64, f64, us
 }
 
 /// Measures the nodule around `centre` (volume voxel, fractional) whose radius
-/// is about `radius_mm`. `None` when nothing nodule-like is there.
-pub fn measure(v: &Volume, centre: [f64; 3], radius_mm: f64) -> Option<Measurement> {
+/// is about `radius_mm`, and finds its centroid (volume voxel): seeds anywhere
+/// on one nodule give about the same centroid, so duplicate detections of a
+/// large nodule meet there. `None` when nothing nodule-like is there.
+pub fn measure(v: &Volume, centre: [f64; 3], radius_mm: f64) -> Option<(Measurement, [f64; 3])> {
     let [nx, ny, nz] = v.dims;
     let sp = v.spacing();
     let seed_f = centre.map(|c| c.round());
@@ -482,16 +484,20 @@ pub fn measure(v: &Volume, centre: [f64; 3], radius_mm: f64) -> Option<Measureme
         }
         _ => Some(mean),
     };
-    Some(Measurement {
+    let count = region.voxels.len() as f64;
+    let centroid: [f64; 3] =
+        std::array::from_fn(|a| region.voxels.iter().map(|p| p[a] as f64).sum::<f64>() / count);
+    let measurement = Measurement {
         long_axis_mm: long,
         short_axis_mm: short,
         mean_diameter_mm: mean,
-        volume_mm3: region.voxels.len() as f64 * voxel_mm3,
+        volume_mm3: count * voxel_mm3,
         kind,
         solid_diameter_mm,
         slice_index: k,
         mean_hu,
-    })
+    };
+    Some((measurement, centroid))
 }
 
 #[cfg(test)]
@@ -538,7 +544,7 @@ mod tests {
     #[test]
     fn solid_ball_diameter_and_volume() {
         let v = ball(5.0, 40, None);
-        let m = measure(&v, [32.0, 32.0, 32.0], 5.0).unwrap();
+        let m = measure(&v, [32.0, 32.0, 32.0], 5.0).unwrap().0;
         assert_eq!(m.kind, NoduleKind::Solid);
         assert!((m.mean_diameter_mm - 10.0).abs() < 0.8, "{m:?}");
         let expected = 4.0 / 3.0 * std::f64::consts::PI * 125.0;
@@ -568,7 +574,7 @@ mod tests {
             let (dy, dz) = ((j as f64 - 32.0) * 0.5, (k as f64 - 32.0) * 0.5);
             dy * dy + dz * dz <= 1.0
         });
-        let m = measure(&v, [32.0; 3], 5.0).unwrap();
+        let m = measure(&v, [32.0; 3], 5.0).unwrap().0;
         assert!((m.mean_diameter_mm - 10.0).abs() < 1.0, "{m:?}");
     }
 
@@ -578,7 +584,7 @@ mod tests {
         // filling everything beyond y = 35 mm (the field's centre is 16 mm).
         let v = ball(5.0, 40, None);
         let v = with(v, 40, |_, j, _| j as f64 * 0.5 >= 16.0 + 3.0);
-        let m = measure(&v, [32.0; 3], 5.0).unwrap();
+        let m = measure(&v, [32.0; 3], 5.0).unwrap().0;
         assert!((m.mean_diameter_mm - 10.0).abs() < 1.5, "{m:?}");
     }
 
@@ -590,8 +596,11 @@ mod tests {
             let (dy, dz) = ((j as f64 - 32.0) * 0.5, (k as f64 - 32.0) * 0.5 - 4.0);
             dy * dy + dz * dz <= 1.0
         });
-        let m = measure(&v, [37.0, 29.0, 29.0], 5.0).unwrap();
+        let (m, centroid) = measure(&v, [37.0, 29.0, 29.0], 5.0).unwrap();
         assert!((m.mean_diameter_mm - 10.0).abs() < 1.0, "{m:?}");
+        // The centroid is the nodule's centre (voxel 32), not the seed.
+        let off_mm = norm(centroid.map(|c| (c - 32.0) * 0.5));
+        assert!(off_mm < 0.5, "centroid {centroid:?}");
     }
 
     #[test]
@@ -601,21 +610,23 @@ mod tests {
         let v = with(ball(6.0, -500, None), 40, |_, j, _| {
             j as f64 * 0.5 >= 16.0 + 3.3
         });
-        let m = measure(&v, [32.0; 3], 6.0).unwrap();
+        let m = measure(&v, [32.0; 3], 6.0).unwrap().0;
         assert_eq!(m.kind, NoduleKind::GroundGlass, "{m:?}");
         assert!((m.mean_diameter_mm - 12.0).abs() < 1.5, "{m:?}");
     }
 
     #[test]
     fn kinds_from_attenuation() {
-        let ggo = measure(&ball(6.0, -500, None), [32.0; 3], 6.0).unwrap();
+        let ggo = measure(&ball(6.0, -500, None), [32.0; 3], 6.0).unwrap().0;
         assert_eq!(ggo.kind, NoduleKind::GroundGlass);
         assert!((ggo.mean_diameter_mm - 12.0).abs() < 1.0, "{ggo:?}");
-        let part = measure(&ball(7.0, -500, Some((3.0, 30))), [32.0; 3], 7.0).unwrap();
+        let part = measure(&ball(7.0, -500, Some((3.0, 30))), [32.0; 3], 7.0)
+            .unwrap()
+            .0;
         assert_eq!(part.kind, NoduleKind::PartSolid);
         let solid_part = part.solid_diameter_mm.unwrap();
         assert!((solid_part - 6.0).abs() < 1.0, "{part:?}");
-        let calc = measure(&ball(3.0, 600, None), [32.0; 3], 3.0).unwrap();
+        let calc = measure(&ball(3.0, 600, None), [32.0; 3], 3.0).unwrap().0;
         assert_eq!(calc.kind, NoduleKind::Calcified);
         assert!(measure(&ball(3.0, -850, None), [32.0; 3], 3.0).is_none());
     }

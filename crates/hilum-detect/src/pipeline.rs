@@ -206,14 +206,17 @@ pub fn detect_observed(
         let Some(voxel) = volume.affine.lps_to_voxel(c.lps_mm) else {
             continue;
         };
-        let Some(m) = measure(volume, voxel, c.radius_mm) else {
+        let Some((m, centroid)) = measure(volume, voxel, c.radius_mm) else {
             continue;
         };
-        let right = c.lps_mm[0] < sides.midline_x;
+        // The nodule's centroid, not the blob filter's peak: a candidate on a
+        // large nodule's edge then marks the same place as one at its centre.
+        let centre = volume.affine.voxel_to_lps(centroid);
+        let right = centre[0] < sides.midline_x;
         let extent = if right { sides.right } else { sides.left };
         findings.push(Finding {
-            center_lps_mm: c.lps_mm,
-            lobe: extent.map(|e| lobe_at(right, &e, c.lps_mm)),
+            center_lps_mm: centre,
+            lobe: extent.map(|e| lobe_at(right, &e, centre)),
             confidence: confidence[i],
             lung_rads: categorize(m.kind, m.mean_diameter_mm, m.solid_diameter_mm),
             measurement: m,
@@ -234,9 +237,16 @@ pub fn detect_observed(
     })
 }
 
-/// Drops findings whose centre lies inside a larger measured nodule: blobs on
-/// a large nodule's rim are parts of it, not nodules of their own. The nodule
-/// keeps the highest confidence among its parts.
+/// A finding centred this close outside a larger one's measured surface is
+/// part of it: the classifier's most confident false positives were such
+/// second detections at a large nodule's edge. Tuning seeds 9000–9009: CPM
+/// 0.841 (0 mm), 0.841 (1), 0.844 (2), 0.847 (3).
+const PART_MARGIN_MM: f64 = 3.0;
+
+/// Drops findings centred inside a larger measured nodule or within
+/// [`PART_MARGIN_MM`] of its surface: blobs on a large nodule's rim are parts
+/// of it, not nodules of their own. The nodule keeps the highest confidence
+/// among its parts.
 fn absorb_parts(mut findings: Vec<Finding>) -> Vec<Finding> {
     findings.sort_by(|a, b| {
         b.measurement
@@ -246,7 +256,8 @@ fn absorb_parts(mut findings: Vec<Finding>) -> Vec<Finding> {
     let mut kept: Vec<Finding> = Vec::with_capacity(findings.len());
     for f in findings {
         let inside = kept.iter_mut().find(|k| {
-            norm(sub(k.center_lps_mm, f.center_lps_mm)) < 0.5 * k.measurement.mean_diameter_mm
+            norm(sub(k.center_lps_mm, f.center_lps_mm))
+                < 0.5 * k.measurement.mean_diameter_mm + PART_MARGIN_MM
         });
         match inside {
             Some(k) => k.confidence = k.confidence.max(f.confidence),
@@ -351,16 +362,18 @@ mod tests {
     #[test]
     fn blobs_on_a_large_nodule_fold_into_it() {
         // A 22 mm nodule at x = 0, a rim blob 9 mm away (inside it) that the
-        // CNN was surer of, and a separate 6 mm nodule 30 mm away.
+        // CNN was surer of, another 2 mm outside its surface, a separate
+        // 6 mm nodule 6 mm beyond its surface and one 30 mm away.
         let kept = absorb_parts(vec![
             finding(9.0, 5.0, 0.99),
             finding(0.0, 22.0, 0.7),
+            finding(-13.0, 8.0, 0.6),
+            finding(17.0, 6.0, 0.5),
             finding(30.0, 6.0, 0.5),
         ]);
-        assert_eq!(kept.len(), 2, "{kept:?}");
-        assert_eq!(kept[0].measurement.mean_diameter_mm, 22.0);
+        let xs: Vec<f64> = kept.iter().map(|f| f.center_lps_mm[0]).collect();
+        assert_eq!(xs, [0.0, 17.0, 30.0], "{kept:?}");
         assert_eq!(kept[0].confidence, 0.99);
-        assert_eq!(kept[1].center_lps_mm[0], 30.0);
     }
 
     #[test]
