@@ -41,7 +41,8 @@ pub const MASK_FACTOR: usize = 2;
 /// Candidates kept from the blob filter.
 pub const MAX_CANDIDATES: usize = 300;
 /// The most confident candidates, scored again from all eight mirror images.
-/// On tuning seeds 9000–9009 CPM goes from 0.837 to 0.841 (32), 0.846 (48),
-/// 0.848 (all 300); 32 adds 224 patches through the classifier and keeps the
-/// software Vulkan device under 90 s a 512×512×300 scan, where 48 did not.
+/// On tuning seeds 9000–9009 (weights and candidates of 2026-11-27) CPM goes
+/// from 0.837 to 0.841 (32), 0.846 (48), 0.848 (all 300); 32 adds 224 patches
+/// through the classifier and keeps the software Vulkan device under 90 s a
+/// 512×512×300 scan, where 48 did not.
 pub const SECOND_LOOK: usize = 32;

@@ -1,19 +1,10 @@
 //! Every lossless codec decodes the NEMA CT1 slice to exactly the uncompressed pixels.
 
 use hilum_dicom::{index_path, load_series};
-use std::path::PathBuf;
+mod common;
 
-/// The crate's folder as `cargo test` names it when it runs the test (the
-/// compile-time value is stale when a shared target directory was built from
-/// another checkout).
-fn crate_dir() -> PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
-}
-
-fn data(name: &str) -> PathBuf {
-    crate_dir().join("tests/data/conformance").join(name)
+fn data(name: &str) -> std::path::PathBuf {
+    common::test_data("conformance").join(name)
 }
 
 fn load(name: &str) -> hilum_core::Volume {

@@ -1,16 +1,13 @@
 //! Inputs the fuzzer (fuzz/, `cargo xtask fuzz`) once crashed on. Each must now
 //! give an error naming the file, never a panic.
 
+mod common;
+
 use hilum_dicom::{decode_all_frames, read_header_bytes};
 
 #[test]
 fn former_crashes_are_clean_errors() {
-    // `cargo test` names the crate's folder at run time; the compile-time value
-    // is stale when a shared target directory was built from another checkout.
-    let crate_dir = std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
-    let dir = crate_dir.join("tests/data/fuzz");
+    let dir = common::test_data("fuzz");
     let mut checked = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
