@@ -188,16 +188,24 @@ fn test() -> Result<()> {
     Ok(())
 }
 
-/// Trains the classifier on phantoms and writes models/detector/.
+/// Trains the classifier on phantoms, then fits the rescorer on its logits
+/// (other seeds), and writes both to models/detector/.
 fn train_detector(extra: &[&str]) -> Result<()> {
     setup::system_packages()?;
     let hilum = build_hilum()?;
+    let out = root().join("models/detector");
     run(
         "training the nodule classifier on phantoms (seeds 1000..1032 unless given)",
         Command::new(&hilum)
             .args(["train", "--out"])
-            .arg(root().join("models/detector"))
+            .arg(&out)
             .args(extra),
+    )?;
+    run(
+        "fitting the rescorer on the new classifier's findings (seeds 2000..2032)",
+        Command::new(&hilum)
+            .args(["fit-rescorer", "--weights"])
+            .arg(out.join("nodule_net.safetensors")),
     )
 }
 

@@ -327,6 +327,13 @@ mod tests {
             },
             lobe: Some(Lobe::RUL),
             confidence,
+            cnn_logit: 0.0,
+            candidate: hilum_detect::Candidate {
+                zyx: [0; 3],
+                lps_mm: [x, 10.0, -100.0],
+                blob_score: 1.0,
+                radius_mm: d / 2.0,
+            },
             lung_rads: categorize(NoduleKind::Solid, d, Some(d)),
         }
     }

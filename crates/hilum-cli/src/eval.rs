@@ -6,7 +6,7 @@ use hilum_core::NoduleKind;
 use hilum_detect::{detect, weights, DetectOptions, DetectResult};
 use hilum_eval::lidc::{luna_truth, parse_reader_marks};
 use hilum_eval::{froc, Detection, ScanTruth, TruthNodule};
-use hilum_phantom::{generate, PhantomSpec};
+use hilum_phantom::generate;
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -127,13 +127,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let mut candidates = 0usize;
     let started = std::time::Instant::now();
     for seed in args.first_seed..args.first_seed + args.phantoms as u64 {
-        let p = generate(&PhantomSpec {
-            dims: args.phantom.size,
-            slice_mm: args.phantom.slice_mm,
-            noise_hu: args.phantom.noise,
-            nodules: args.phantom.nodules,
-            ..PhantomSpec::standard(seed)
-        });
+        let p = generate(&args.phantom.spec(seed));
         let result = detect(&p.volume, &device, &model, &every)
             .map_err(|e| anyhow::anyhow!("seed {seed}: {e}"))?;
         candidates += result.candidates;
@@ -306,7 +300,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
 fn lidc(
     path: &std::path::Path,
     device: &hilum_gpu::ComputeDevice,
-    model: &hilum_detect::model::NoduleNet,
+    model: &hilum_detect::Detector,
 ) -> anyhow::Result<serde_json::Value> {
     let xml_path = crate::lidc::find_xml(path)
         .ok_or_else(|| anyhow::anyhow!("{}: no LIDC reader XML", path.display()))?;

@@ -8,6 +8,7 @@ mod bench;
 mod bench_detect;
 mod detect;
 mod eval;
+mod fit_rescorer;
 mod info;
 mod lidc;
 mod phantom;
@@ -36,6 +37,8 @@ enum Command {
     Detect(detect::Args),
     /// Train the detector's candidate classifier on phantoms.
     Train(train::Args),
+    /// Fit the rescorer (classifier logit + measurement) beside the classifier's weights.
+    FitRescorer(fit_rescorer::Args),
     /// Score the detector: FROC/CPM on held-out phantoms and optionally an LIDC scan.
     Eval(eval::Args),
     /// Index PATH (file, series folder or any tree) and print studies, series and geometry checks.
@@ -91,6 +94,7 @@ fn main() -> ExitCode {
         Command::Detect(args) => detect::run(args),
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::FitRescorer(args) => fit_rescorer::run(args),
         Command::Phantom(args) => phantom::run(args),
         Command::Snapshot(args) => snapshot::run(args),
         Command::BenchLoad(args) => bench::run(args),

@@ -47,6 +47,24 @@ pub struct PhantomSet {
     pub nodules: usize,
 }
 
+impl PhantomSet {
+    /// The phantom of `seed` in this set.
+    pub fn spec(&self, seed: u64) -> hilum_phantom::PhantomSpec {
+        hilum_phantom::PhantomSpec {
+            dims: self.size,
+            slice_mm: self.slice_mm,
+            noise_hu: self.noise,
+            nodules: self.nodules,
+            ..hilum_phantom::PhantomSpec::standard(seed)
+        }
+    }
+
+    /// How the set is described in a training or fitting record.
+    pub fn record(&self) -> serde_json::Value {
+        serde_json::json!({ "size": self.size, "slice_mm": self.slice_mm, "noise_hu": self.noise, "nodules": self.nodules })
+    }
+}
+
 pub fn parse_range(s: &str) -> Result<std::ops::Range<u64>, String> {
     let (a, b) = s.split_once("..").ok_or("expected FIRST..END")?;
     let (a, b) = (
@@ -107,7 +125,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         "command": std::env::args().collect::<Vec<_>>().join(" "),
         "device": device.label,
         "seeds": format!("{}..{}", args.seeds.start, args.seeds.end),
-        "phantom": { "size": args.phantom.size, "slice_mm": args.phantom.slice_mm, "noise_hu": args.phantom.noise, "nodules": args.phantom.nodules },
+        "phantom": args.phantom.record(),
         "hyper_parameters": { "candidates_per_scan": args.candidates, "learning_rate_schedule": hilum_detect::train::LEARNING_RATE_SCHEDULE, "steps": args.steps, "batch": args.batch, "learning_rate": args.lr, "optimizer": "Adam", "loss": "binary cross-entropy on logits", "patch": hilum_detect::model::PATCH, "iso_mm": hilum_detect::ISO_MM },
         "report": report,
         "init": init_record,

@@ -80,3 +80,54 @@ fn a_missing_init_is_named_before_any_phantom_is_made() {
     assert!(!stderr.contains("phantom 1/1"), "{stderr}");
     assert!(!dir.path().join("training.json").exists());
 }
+
+fn fit_rescorer(weights: &Path, seeds: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hilum"))
+        .env("HILUM_DEVICE", "cpu")
+        .args(["fit-rescorer", "--weights"])
+        .arg(weights)
+        .args([
+            "--seeds",
+            seeds,
+            "--size",
+            "128x128x96",
+            "--slice-mm",
+            "2.5",
+        ])
+        .args(["--nodules", "6"])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn fits_a_rescorer_beside_the_weights_it_rescores() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = dir.path().join("nodule_net.safetensors");
+    let committed =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/detector/nodule_net.safetensors");
+    std::fs::copy(committed, &weights).unwrap();
+    let out = fit_rescorer(&weights, "2000..2003");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let text = std::fs::read_to_string(dir.path().join("rescore.json")).unwrap();
+    let r = hilum_detect::rescore::Rescorer::from_json(&text).expect("a rescorer this build reads");
+    assert!(r.weights.iter().all(|w| w.is_finite()), "{r:?}");
+    assert_eq!(r.fit["seeds"], "2000..2003");
+    assert!(r.fit["positives"].as_u64().unwrap() > 0, "{stderr}");
+    assert!(
+        r.fit["examples"].as_u64() > r.fit["positives"].as_u64(),
+        "{stderr}"
+    );
+    // The classifier with the new rescorer loads as a detector.
+    let device = hilum_gpu::cpu_backend();
+    hilum_detect::weights::load(&weights, &device.device).expect("loads together");
+}
+
+#[test]
+fn the_rescorer_refuses_held_out_seeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = fit_rescorer(&dir.path().join("nodule_net.safetensors"), "4990..5001");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("held out"), "{stderr}");
+}

@@ -3,7 +3,8 @@
 //! ```text
 //! Volume ─► upload once, resample to iso voxels ─► lung mask ─► blob candidates
 //!        ─► 3D CNN scores each candidate's patch (batched) ─► 3D NMS
-//!        ─► measurement (size, volume, kind, lobe) ─► Lung-RADS
+//!        ─► measurement (size, volume, kind, lobe) ─► rescoring (CNN logit +
+//!           shape and attenuation) ─► Lung-RADS
 //! ```
 //!
 //! Architecture invariant: the volume is uploaded once; every stage up to the
@@ -22,6 +23,7 @@ pub mod model;
 pub mod nms;
 pub mod patches;
 pub mod pipeline;
+pub mod rescore;
 #[cfg(feature = "train")]
 pub mod train;
 pub mod weights;
@@ -31,8 +33,9 @@ pub use iso::{to_iso, IsoVolume};
 pub use lung::{lung_mask, LungMask};
 pub use pipeline::{
     check_series, detect, detect_observed, DetectError, DetectOptions, DetectResult, Finding,
-    Observer, StageTimes,
+    Observer, StageTimes, MEASURE_FLOOR,
 };
+pub use weights::Detector;
 
 /// Iso voxel size used by the detector, mm.
 pub const ISO_MM: f64 = 1.5;

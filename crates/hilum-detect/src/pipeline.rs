@@ -1,17 +1,19 @@
 //! The whole detector: volume in, measured and categorised findings out.
 
-use crate::candidates::find_candidates;
+use crate::candidates::{find_candidates, Candidate};
 use crate::iso::to_iso;
 use crate::lobe::{lobe_at, LungExtent};
 use crate::lung::lung_mask;
 use crate::measure::{measure, Measurement};
-use crate::model::NoduleNet;
 use crate::nms::nms;
 use crate::patches::{cut_patches, pad_for_patches};
+use crate::rescore::features;
+use crate::weights::Detector;
 use crate::{ISO_MM, MASK_FACTOR};
 use hilum_core::geometry::{norm, sub};
 use hilum_core::{categorize, study_category, Lobe, LungRads, Volume};
 use hilum_gpu::ComputeDevice;
+use rayon::prelude::*;
 use std::time::Instant;
 
 #[derive(Clone, Debug)]
@@ -41,7 +43,12 @@ pub struct Finding {
     pub center_lps_mm: [f64; 3],
     pub measurement: Measurement,
     pub lobe: Option<Lobe>,
+    /// The rescorer's probability (the classifier's logit with the measurement).
     pub confidence: f64,
+    /// The classifier's logit alone (what the rescorer is fitted on).
+    pub cnn_logit: f64,
+    /// The blob candidate the finding was measured from.
+    pub candidate: Candidate,
     pub lung_rads: LungRads,
 }
 
@@ -114,17 +121,17 @@ pub fn check_series(volume: &Volume) -> Result<(), DetectError> {
 pub fn detect(
     volume: &Volume,
     device: &ComputeDevice,
-    model: &NoduleNet,
+    detector: &Detector,
     options: &DetectOptions,
 ) -> Result<DetectResult, DetectError> {
-    detect_observed(volume, device, model, options, &|_, _| true)
+    detect_observed(volume, device, detector, options, &|_, _| true)
 }
 
 /// [`detect`], reporting progress to `observe` and stopping when it says so.
 pub fn detect_observed(
     volume: &Volume,
     device: &ComputeDevice,
-    model: &NoduleNet,
+    detector: &Detector,
     options: &DetectOptions,
     observe: Observer,
 ) -> Result<DetectResult, DetectError> {
@@ -167,7 +174,7 @@ pub fn detect_observed(
         let done = logits.len() as f64 / candidates.len().max(1) as f64;
         step("scoring candidates", 0.5 + 0.35 * done)?;
         let centres: Vec<[usize; 3]> = chunk.iter().map(|c| c.zyx).collect();
-        let l = model.logits(cut_patches(&padded, &centres));
+        let l = detector.net.logits(cut_patches(&padded, &centres));
         logits.extend(l.into_data().try_to_vec::<f32>().expect("f32"));
     }
     // A second look at the most confident: the mean logit over the patch's
@@ -179,7 +186,9 @@ pub fn detect_observed(
     order.truncate(options.second_look);
     for chunk in order.chunks(batch) {
         let centres: Vec<[usize; 3]> = chunk.iter().map(|&i| candidates[i].zyx).collect();
-        let others = model.mirror_logit_sum(cut_patches(&padded, &centres));
+        let others = detector
+            .net
+            .mirror_logit_sum(cut_patches(&padded, &centres));
         let others: Vec<f32> = others.into_data().try_to_vec().expect("f32");
         for (&i, sum) in chunk.iter().zip(others) {
             logits[i] = (logits[i] + sum) / 8.0;
@@ -197,31 +206,40 @@ pub fn detect_observed(
     let radii: Vec<f64> = candidates.iter().map(|c| c.radius_mm).collect();
     let kept = nms(&centres, &radii, &confidence, 4.0);
     let sides = side_extents(&mask, &iso);
-    let mut findings = Vec::new();
-    for i in kept {
-        if confidence[i] < options.min_confidence {
-            continue;
-        }
-        let c = &candidates[i];
-        let Some(voxel) = volume.affine.lps_to_voxel(c.lps_mm) else {
-            continue;
-        };
-        let Some((m, centroid)) = measure(volume, voxel, c.radius_mm) else {
-            continue;
-        };
-        // The nodule's centroid, not the blob filter's peak: a candidate on a
-        // large nodule's edge then marks the same place as one at its centre.
-        let centre = volume.affine.voxel_to_lps(centroid);
-        let right = centre[0] < sides.midline_x;
-        let extent = if right { sides.right } else { sides.left };
-        findings.push(Finding {
-            center_lps_mm: centre,
-            lobe: extent.map(|e| lobe_at(right, &e, centre)),
-            confidence: confidence[i],
-            lung_rads: categorize(m.kind, m.mean_diameter_mm, m.solid_diameter_mm),
-            measurement: m,
-        });
-    }
+    // The rescorer can lift a candidate a little above the classifier's
+    // probability, so those somewhat below the cut are measured too.
+    let measure_floor = options.min_confidence.min(MEASURE_FLOOR);
+    // Each candidate is measured on its own voxels: in parallel, in order.
+    let findings: Vec<Finding> = kept
+        .into_par_iter()
+        .filter(|&i| confidence[i] >= measure_floor)
+        .filter_map(|i| {
+            let c = &candidates[i];
+            let voxel = volume.affine.lps_to_voxel(c.lps_mm)?;
+            let (m, centroid) = measure(volume, voxel, c.radius_mm)?;
+            let cnn_logit = f64::from(logits[i]);
+            let rescored = detector
+                .rescorer
+                .confidence(&features(cnn_logit, c.blob_score, &m));
+            if rescored < options.min_confidence {
+                return None;
+            }
+            // The nodule's centroid, not the blob filter's peak: a candidate on a
+            // large nodule's edge then marks the same place as one at its centre.
+            let centre = volume.affine.voxel_to_lps(centroid);
+            let right = centre[0] < sides.midline_x;
+            let extent = if right { sides.right } else { sides.left };
+            Some(Finding {
+                center_lps_mm: centre,
+                lobe: extent.map(|e| lobe_at(right, &e, centre)),
+                confidence: rescored,
+                cnn_logit,
+                candidate: c.clone(),
+                lung_rads: categorize(m.kind, m.mean_diameter_mm, m.solid_diameter_mm),
+                measurement: m,
+            })
+        })
+        .collect();
     let mut findings = absorb_parts(findings);
     times.measure_ms = ms(t);
     step("done", 1.0)?;
@@ -236,6 +254,11 @@ pub fn detect_observed(
         times,
     })
 }
+
+/// Classifier probability below which a candidate is not measured (when
+/// findings are asked for at a higher confidence): the rescorer was fitted on
+/// candidates from this probability up.
+pub const MEASURE_FLOOR: f64 = 0.05;
 
 /// A finding centred this close outside a larger one's measured surface is
 /// part of it: the classifier's most confident false positives were such
@@ -355,6 +378,13 @@ mod tests {
             },
             lobe: None,
             confidence,
+            cnn_logit: 0.0,
+            candidate: Candidate {
+                zyx: [0; 3],
+                lps_mm: [centre_x, 0.0, 0.0],
+                blob_score: 1.0,
+                radius_mm: diameter / 2.0,
+            },
             lung_rads: LungRads::C2,
         }
     }
@@ -382,8 +412,8 @@ mod tests {
         let mut v = volume([128, 128, 64], [3.0, 3.0, 3.0]);
         v.data.iter_mut().for_each(|h| *h = 40);
         let device = hilum_gpu::cpu_backend();
-        let model = NoduleNet::new(&device.device);
-        let err = detect(&v, &device, &model, &DetectOptions::default()).unwrap_err();
+        let detector = Detector::untrained(&device.device);
+        let err = detect(&v, &device, &detector, &DetectOptions::default()).unwrap_err();
         assert!(matches!(err, DetectError::NotChest(_)), "{err}");
     }
 }

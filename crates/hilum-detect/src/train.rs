@@ -170,7 +170,7 @@ pub fn train(
     // Loaded first: a wrong path fails now, not after the data are collected.
     let train_device = device.clone().autodiff();
     let mut model = match &config.init {
-        Some(path) => crate::weights::load(path, &train_device)?,
+        Some(path) => crate::weights::load_net(path, &train_device)?,
         None => NoduleNet::new(&train_device),
     };
     let mut examples = Examples {

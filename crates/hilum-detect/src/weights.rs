@@ -1,6 +1,9 @@
-//! The classifier's weights on disk (safetensors, through burn-store).
+//! The detector's trained parts on disk: the classifier's weights
+//! (safetensors, through burn-store) and, beside them, the rescorer fitted
+//! on that classifier's logits (`rescore.json`).
 
 use crate::model::NoduleNet;
+use crate::rescore::Rescorer;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::Device;
 use std::path::{Path, PathBuf};
@@ -15,7 +18,45 @@ pub fn default_path() -> PathBuf {
         })
 }
 
-pub fn load(path: &Path, device: &Device) -> Result<NoduleNet, String> {
+/// The trained parts, loaded together: the rescorer reads this classifier's
+/// logits and is refitted whenever the classifier is retrained.
+pub struct Detector {
+    pub net: NoduleNet,
+    pub rescorer: Rescorer,
+}
+
+impl Detector {
+    /// Untrained weights and no rescoring (tests of the plumbing).
+    pub fn untrained(device: &Device) -> Self {
+        Self {
+            net: NoduleNet::new(device),
+            rescorer: Rescorer::cnn_only(),
+        }
+    }
+}
+
+/// The rescorer's file beside the classifier's weights.
+pub fn rescorer_path(weights: &Path) -> PathBuf {
+    weights.with_file_name("rescore.json")
+}
+
+/// The classifier at `path` and the rescorer beside it.
+pub fn load(path: &Path, device: &Device) -> Result<Detector, String> {
+    let net = load_net(path, device)?;
+    let rescorer_file = rescorer_path(path);
+    let text = std::fs::read_to_string(&rescorer_file).map_err(|e| {
+        format!(
+            "{}: {e} (fit it with `cargo xtask train detector`)",
+            rescorer_file.display()
+        )
+    })?;
+    let rescorer = Rescorer::from_json(&text)
+        .map_err(|e| format!("{}: cannot load the rescorer: {e}", rescorer_file.display()))?;
+    Ok(Detector { net, rescorer })
+}
+
+/// The classifier alone.
+pub fn load_net(path: &Path, device: &Device) -> Result<NoduleNet, String> {
     if !path.is_file() {
         return Err(format!(
             "{}: no detector weights (train them with `cargo xtask train detector`)",
@@ -41,4 +82,14 @@ pub fn save(model: &NoduleNet, path: &Path) -> Result<(), String> {
         .save_into(&mut store)
         .map_err(|e| format!("{}: cannot save weights: {e}", tmp.display()))?;
     std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Writes the rescorer beside the weights at `weights`, atomically.
+pub fn save_rescorer(rescorer: &Rescorer, weights: &Path) -> Result<PathBuf, String> {
+    let path = rescorer_path(weights);
+    let tmp = path.with_extension("json.partial");
+    let text = serde_json::to_string_pretty(rescorer).map_err(|e| e.to_string())? + "\n";
+    std::fs::write(&tmp, text).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path)
 }

@@ -218,7 +218,7 @@ fn the_classifier_scores_alike_on_software_vulkan_and_the_cpu_backend() {
     use hilum_detect::model::PATCH;
     let path = hilum_detect::weights::default_path();
     let scores = |device: &burn::tensor::Device| -> Vec<f32> {
-        let model = hilum_detect::weights::load(&path, device).expect("committed weights");
+        let model = hilum_detect::weights::load_net(&path, device).expect("committed weights");
         let patches = tensor([4, 1, PATCH, PATCH, PATCH], 7, device).abs();
         model
             .probabilities(patches)

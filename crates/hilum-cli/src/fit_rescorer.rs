@@ -1,0 +1,133 @@
+//! `hilum fit-rescorer`: fits the rescorer (the classifier's logit with the
+//! measured size, shape and attenuation, `hilum_detect::rescore`) on phantom
+//! seeds used neither for training the classifier nor for evaluation, and
+//! writes it beside the classifier's weights (driven by `cargo xtask train
+//! detector`, after the classifier).
+
+use crate::Outcome;
+use hilum_detect::rescore::{features, Features, Rescorer, FEATURES};
+use hilum_detect::weights::{self, Detector};
+use hilum_detect::{detect, DetectOptions, MEASURE_FLOOR};
+use hilum_phantom::generate;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The classifier's weights; the rescorer is written beside them.
+    #[arg(long)]
+    weights: Option<PathBuf>,
+    /// Phantom seeds, FIRST..END (end exclusive): not the classifier's
+    /// training seeds (its logits there are overconfident) and below 5000.
+    #[arg(long, default_value = "2000..2032", value_parser = crate::train::parse_range)]
+    seeds: std::ops::Range<u64>,
+    #[command(flatten)]
+    phantom: crate::train::PhantomSet,
+    /// L2 penalty on the standardised weights.
+    #[arg(long, default_value_t = 1.0)]
+    l2: f64,
+    /// Also write every labelled finding (JSON lines: seed, label, logit,
+    /// measurement, candidate), to study other features.
+    #[arg(long)]
+    examples: Option<PathBuf>,
+}
+
+fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
+    hilum_core::geometry::norm(hilum_core::geometry::sub(a, b))
+}
+
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    if args.seeds.end > 5000 {
+        anyhow::bail!("rescorer seeds must stay below 5000: seeds from 5000 on are held out");
+    }
+    let path = args.weights.clone().unwrap_or_else(weights::default_path);
+    let device = hilum_gpu::choose().map_err(|e| anyhow::anyhow!(e))?;
+    let net = weights::load_net(&path, &device.device).map_err(|e| anyhow::anyhow!(e))?;
+    let detector = Detector {
+        net,
+        rescorer: Rescorer::cnn_only(),
+    };
+    eprintln!("fitting the rescorer on {}", device.label);
+    let options = DetectOptions {
+        min_confidence: MEASURE_FLOOR,
+        ..DetectOptions::default()
+    };
+    let started = std::time::Instant::now();
+    let mut examples: Vec<(Features, bool)> = Vec::new();
+    let mut dump = String::new();
+    for seed in args.seeds.clone() {
+        let p = generate(&args.phantom.spec(seed));
+        let result = detect(&p.volume, &device, &detector, &options)
+            .map_err(|e| anyhow::anyhow!("seed {seed}: {e}"))?;
+        let (mut positives, mut negatives) = (0, 0);
+        for f in &result.findings {
+            // LUNA16's rules, as `hilum eval` scores: a hit lies within a
+            // nodule's radius (≥ 4 mm); one on a smaller nodule is neither.
+            let on = |min_radius: f64, small: bool| {
+                p.truth.nodules.iter().any(|n| {
+                    (n.diameter_mm < 4.0) == small
+                        && dist(n.center_lps_mm, f.center_lps_mm)
+                            <= (n.diameter_mm / 2.0).max(min_radius)
+                })
+            };
+            let label = if on(0.0, false) {
+                true
+            } else if on(1.5, true) {
+                continue;
+            } else {
+                false
+            };
+            if label {
+                positives += 1;
+            } else {
+                negatives += 1;
+            }
+            examples.push((
+                features(f.cnn_logit, f.candidate.blob_score, &f.measurement),
+                label,
+            ));
+            if args.examples.is_some() {
+                let m = &f.measurement;
+                let line = serde_json::json!({
+                    "seed": seed, "label": label, "cnn_logit": f.cnn_logit,
+                    "long_axis_mm": m.long_axis_mm, "short_axis_mm": m.short_axis_mm,
+                    "mean_diameter_mm": m.mean_diameter_mm, "volume_mm3": m.volume_mm3,
+                    "kind": m.kind, "solid_diameter_mm": m.solid_diameter_mm, "mean_hu": m.mean_hu,
+                    "shift_mm": dist(f.center_lps_mm, f.candidate.lps_mm),
+                    "blob_score": f.candidate.blob_score, "blob_radius_mm": f.candidate.radius_mm,
+                });
+                dump += &(line.to_string() + "\n");
+            }
+        }
+        eprintln!("seed {seed}: {positives} findings on nodules, {negatives} elsewhere");
+    }
+    let mut rescorer = Rescorer::fit(&examples, args.l2).map_err(|e| anyhow::anyhow!(e))?;
+    let positives = examples.iter().filter(|e| e.1).count();
+    rescorer.fit = serde_json::json!({
+        "command": std::env::args().collect::<Vec<_>>().join(" "),
+        "device": device.label,
+        "weights": path.file_name().map(|n| n.to_string_lossy().into_owned()),
+        "seeds": format!("{}..{}", args.seeds.start, args.seeds.end),
+        "phantom": args.phantom.record(),
+        "examples": examples.len(),
+        "positives": positives,
+        "min_cnn_confidence": MEASURE_FLOOR,
+        "l2": args.l2,
+        "method": "logistic regression on standardised features, Newton's method",
+        "seconds": started.elapsed().as_secs_f64(),
+    });
+    if let Some(file) = &args.examples {
+        std::fs::write(file, &dump)?;
+    }
+    let written = weights::save_rescorer(&rescorer, &path).map_err(|e| anyhow::anyhow!(e))?;
+    for (name, w) in FEATURES.iter().zip(&rescorer.weights) {
+        eprintln!("  {name:<22} {w:+.3}");
+    }
+    eprintln!(
+        "  {:<22} {:+.3}\n{} examples ({positives} on nodules) → {}",
+        "bias",
+        rescorer.bias,
+        examples.len(),
+        written.display()
+    );
+    Ok(Outcome::Ok)
+}

@@ -1,0 +1,272 @@
+//! The second stage of false-positive reduction: the classifier's logit and
+//! the measured nodule's size, shape and attenuation combined by logistic
+//! regression into the finding's confidence.
+//!
+//! The CNN sees a 36 mm patch; the measurement sees the segmented region. The
+//! look-alikes the CNN is sure of are elongated or irregular soft tissue
+//! (vessel crossings, the hilum, the mediastinum's edge), which the region's
+//! elongation and its volume against the sphere of its diameter tell apart.
+//! Fitted by `hilum fit-rescorer` on phantom seeds used for nothing else,
+//! with the classifier it rescores (the two files live side by side).
+
+use crate::measure::Measurement;
+use hilum_core::NoduleKind;
+use serde::{Deserialize, Serialize};
+
+/// What the rescorer reads, in this order.
+pub const FEATURES: [&str; 9] = [
+    "cnn_logit",
+    "ln_blob_score",
+    "ln_mean_diameter_mm",
+    "elongation",
+    "ln_compactness",
+    "mean_hu_per_1000",
+    "part_solid",
+    "ground_glass",
+    "calcified",
+];
+pub type Features = [f64; FEATURES.len()];
+
+/// Logits beyond this carry no more information (the CNN saturates).
+const LOGIT_LIMIT: f64 = 12.0;
+
+/// The features of one measured candidate: the classifier's logit, the blob
+/// filter's response that made it a candidate, and its measurement.
+pub fn features(cnn_logit: f64, blob_score: f32, m: &Measurement) -> Features {
+    let d = m.mean_diameter_mm.max(0.5);
+    let sphere_mm3 = std::f64::consts::PI / 6.0 * d.powi(3);
+    let kind = |k: NoduleKind| f64::from(u8::from(m.kind == k));
+    [
+        cnn_logit.clamp(-LOGIT_LIMIT, LOGIT_LIMIT),
+        f64::from(blob_score).max(1e-4).ln(),
+        d.ln(),
+        m.long_axis_mm / m.short_axis_mm.max(0.5) - 1.0,
+        (m.volume_mm3 / sphere_mm3).max(0.05).ln(),
+        m.mean_hu / 1000.0,
+        kind(NoduleKind::PartSolid),
+        kind(NoduleKind::GroundGlass),
+        kind(NoduleKind::Calcified),
+    ]
+}
+
+/// Logistic regression on standardised features.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Rescorer {
+    pub schema: String,
+    pub features: Vec<String>,
+    pub mean: Vec<f64>,
+    pub scale: Vec<f64>,
+    pub weights: Vec<f64>,
+    pub bias: f64,
+    /// How it was fitted (command, seeds, examples): the record, not read back.
+    #[serde(default)]
+    pub fit: serde_json::Value,
+}
+
+pub const SCHEMA: &str = "hilum.rescorer/1";
+
+impl Rescorer {
+    /// The classifier alone: the confidence is the CNN's probability.
+    pub fn cnn_only() -> Self {
+        let n = FEATURES.len();
+        let mut weights = vec![0.0; n];
+        weights[0] = 1.0;
+        Self {
+            schema: SCHEMA.into(),
+            features: FEATURES.iter().map(|s| s.to_string()).collect(),
+            mean: vec![0.0; n],
+            scale: vec![1.0; n],
+            weights,
+            bias: 0.0,
+            fit: serde_json::Value::Null,
+        }
+    }
+
+    pub fn logit(&self, f: &Features) -> f64 {
+        self.bias
+            + (0..f.len())
+                .map(|j| self.weights[j] * (f[j] - self.mean[j]) / self.scale[j])
+                .sum::<f64>()
+    }
+
+    pub fn confidence(&self, f: &Features) -> f64 {
+        1.0 / (1.0 + (-self.logit(f)).exp())
+    }
+
+    /// Parses and checks that it reads the features this build computes.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let r: Self = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        if r.schema != SCHEMA {
+            return Err(format!("schema {:?}, expected {SCHEMA:?}", r.schema));
+        }
+        let n = FEATURES.len();
+        if r.features != FEATURES || [&r.mean, &r.scale, &r.weights].iter().any(|v| v.len() != n) {
+            return Err(format!("features {:?}, expected {FEATURES:?}", r.features));
+        }
+        if r.scale
+            .iter()
+            .any(|&s| s.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater))
+        {
+            return Err("a feature scale is not positive".into());
+        }
+        Ok(r)
+    }
+
+    /// Fits by Newton's method (iteratively reweighted least squares) with an
+    /// L2 penalty `l2` on the standardised weights (not the bias).
+    pub fn fit(examples: &[(Features, bool)], l2: f64) -> Result<Self, String> {
+        let n = FEATURES.len();
+        let positives = examples.iter().filter(|e| e.1).count();
+        if positives == 0 || positives == examples.len() {
+            return Err(format!(
+                "{} examples, {positives} positive: need both kinds",
+                examples.len()
+            ));
+        }
+        let count = examples.len() as f64;
+        let mean: Vec<f64> = (0..n)
+            .map(|j| examples.iter().map(|e| e.0[j]).sum::<f64>() / count)
+            .collect();
+        let scale: Vec<f64> = (0..n)
+            .map(|j| {
+                let var = examples
+                    .iter()
+                    .map(|e| (e.0[j] - mean[j]).powi(2))
+                    .sum::<f64>()
+                    / count;
+                var.sqrt().max(1e-6)
+            })
+            .collect();
+        // Rows of standardised features with a trailing 1 for the bias.
+        let rows: Vec<Vec<f64>> = examples
+            .iter()
+            .map(|(f, _)| {
+                let mut z: Vec<f64> = (0..n).map(|j| (f[j] - mean[j]) / scale[j]).collect();
+                z.push(1.0);
+                z
+            })
+            .collect();
+        let mut w = vec![0.0; n + 1];
+        for _ in 0..50 {
+            let mut grad = vec![0.0; n + 1];
+            let mut hess = vec![vec![0.0; n + 1]; n + 1];
+            for (z, (_, label)) in rows.iter().zip(examples) {
+                let s: f64 = z.iter().zip(&w).map(|(a, b)| a * b).sum();
+                let p = 1.0 / (1.0 + (-s).exp());
+                let err = p - f64::from(u8::from(*label));
+                let curvature = (p * (1.0 - p)).max(1e-9);
+                for a in 0..=n {
+                    grad[a] += err * z[a];
+                    for b in 0..=n {
+                        hess[a][b] += curvature * z[a] * z[b];
+                    }
+                }
+            }
+            for a in 0..n {
+                grad[a] += l2 * w[a];
+                hess[a][a] += l2;
+            }
+            let step = solve(hess, grad).ok_or("singular system")?;
+            let largest = step.iter().fold(0.0f64, |m, s| m.max(s.abs()));
+            for (wa, sa) in w.iter_mut().zip(&step) {
+                *wa -= sa;
+            }
+            if largest < 1e-9 {
+                break;
+            }
+        }
+        Ok(Self {
+            schema: SCHEMA.into(),
+            features: FEATURES.iter().map(|s| s.to_string()).collect(),
+            mean,
+            scale,
+            weights: w[..n].to_vec(),
+            bias: w[n],
+            fit: serde_json::Value::Null,
+        })
+    }
+}
+
+/// Solves `a x = b` by Gaussian elimination with partial pivoting.
+fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
+    let n = b.len();
+    for col in 0..n {
+        let pivot = (col..n).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
+        if a[pivot][col].abs() < 1e-12 {
+            return None;
+        }
+        a.swap(col, pivot);
+        b.swap(col, pivot);
+        let pivot_row = a[col].clone();
+        for row in col + 1..n {
+            let f = a[row][col] / pivot_row[col];
+            for (x, p) in a[row].iter_mut().zip(&pivot_row).skip(col) {
+                *x -= f * p;
+            }
+            b[row] -= f * b[col];
+        }
+    }
+    let mut x = vec![0.0; n];
+    for row in (0..n).rev() {
+        let s: f64 = (row + 1..n).map(|k| a[row][k] * x[k]).sum();
+        x[row] = (b[row] - s) / a[row][row];
+    }
+    Some(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn measurement(d: f64, long: f64, short: f64, kind: NoduleKind) -> Measurement {
+        Measurement {
+            long_axis_mm: long,
+            short_axis_mm: short,
+            mean_diameter_mm: d,
+            volume_mm3: std::f64::consts::PI / 6.0 * d.powi(3),
+            kind,
+            solid_diameter_mm: None,
+            slice_index: 0,
+            mean_hu: -20.0,
+        }
+    }
+
+    #[test]
+    fn cnn_only_gives_the_classifier_probability() {
+        let r = Rescorer::cnn_only();
+        let f = features(2.0, 0.5, &measurement(6.0, 6.0, 6.0, NoduleKind::Solid));
+        assert!((r.confidence(&f) - 1.0 / (1.0 + (-2.0f64).exp())).abs() < 1e-12);
+    }
+
+    #[test]
+    fn fit_learns_that_elongated_blobs_are_not_nodules() {
+        // Same CNN logits for both; the nodules are round, the look-alikes
+        // elongated: only the shape separates them.
+        let mut examples = Vec::new();
+        for i in 0..200 {
+            let logit = (i % 7) as f64 - 3.0;
+            let round = features(logit, 0.5, &measurement(6.0, 6.2, 5.8, NoduleKind::Solid));
+            let long = features(logit, 0.5, &measurement(6.0, 8.5, 3.5, NoduleKind::Solid));
+            examples.push((round, i % 10 != 0));
+            examples.push((long, i % 10 == 0));
+        }
+        let r = Rescorer::fit(&examples, 1.0).unwrap();
+        let round = features(0.0, 0.5, &measurement(6.0, 6.2, 5.8, NoduleKind::Solid));
+        let long = features(0.0, 0.5, &measurement(6.0, 8.5, 3.5, NoduleKind::Solid));
+        assert!(r.confidence(&round) > 0.8, "{}", r.confidence(&round));
+        assert!(r.confidence(&long) < 0.2, "{}", r.confidence(&long));
+        // Written and read back, it scores the same (to the float's last digits).
+        let back = Rescorer::from_json(&serde_json::to_string(&r).unwrap()).unwrap();
+        for f in [round, long] {
+            assert!((back.logit(&f) - r.logit(&f)).abs() < 1e-9);
+        }
+    }
+
+    #[test]
+    fn a_rescorer_for_other_features_is_refused() {
+        let mut r = Rescorer::cnn_only();
+        r.features[1] = "something_else".into();
+        let err = Rescorer::from_json(&serde_json::to_string(&r).unwrap()).unwrap_err();
+        assert!(err.contains("expected"), "{err}");
+    }
+}
