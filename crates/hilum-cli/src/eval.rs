@@ -99,6 +99,10 @@ fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
     hilum_core::geometry::norm(hilum_core::geometry::sub(a, b))
 }
 
+/// Phantom nodules smaller than this neither count nor penalise (LUNA16's
+/// rules for nodules ≥ 4 mm).
+pub const COUNTED_MM: f64 = 4.0;
+
 fn detections(r: &DetectResult) -> Vec<Detection> {
     r.findings
         .iter()
@@ -140,7 +144,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 center_lps_mm: n.center_lps_mm,
                 diameter_mm: n.diameter_mm,
             };
-            if n.diameter_mm < 4.0 {
+            if n.diameter_mm < COUNTED_MM {
                 truth.ignored.push(t);
                 continue;
             }

@@ -4,10 +4,13 @@
 //! writes it beside the classifier's weights (driven by `cargo xtask train
 //! detector`, after the classifier).
 
+use crate::eval::COUNTED_MM;
 use crate::Outcome;
+use hilum_core::geometry::{norm, sub};
 use hilum_detect::rescore::{features, Features, Rescorer, FEATURES};
 use hilum_detect::weights::{self, Detector};
 use hilum_detect::{detect, DetectOptions, MEASURE_FLOOR};
+use hilum_eval::{classify, Detection, Outcome as Scored, ScanTruth, TruthNodule};
 use hilum_phantom::generate;
 use std::path::PathBuf;
 
@@ -29,10 +32,6 @@ pub struct Args {
     /// measurement, candidate), to study other features.
     #[arg(long)]
     examples: Option<PathBuf>,
-}
-
-fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
-    hilum_core::geometry::norm(hilum_core::geometry::sub(a, b))
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
@@ -59,22 +58,30 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         let result = detect(&p.volume, &device, &detector, &options)
             .map_err(|e| anyhow::anyhow!("seed {seed}: {e}"))?;
         let (mut positives, mut negatives) = (0, 0);
+        let (nodules, ignored) = p
+            .truth
+            .nodules
+            .iter()
+            .map(|n| TruthNodule {
+                center_lps_mm: n.center_lps_mm,
+                diameter_mm: n.diameter_mm,
+            })
+            .partition(|n| n.diameter_mm >= COUNTED_MM);
+        let truth = ScanTruth {
+            nodules,
+            ignored,
+            detections: Vec::new(),
+        };
         for f in &result.findings {
-            // LUNA16's rules, as `hilum eval` scores: a hit lies within a
-            // nodule's radius (≥ 4 mm); one on a smaller nodule is neither.
-            let on = |min_radius: f64, small: bool| {
-                p.truth.nodules.iter().any(|n| {
-                    (n.diameter_mm < 4.0) == small
-                        && dist(n.center_lps_mm, f.center_lps_mm)
-                            <= (n.diameter_mm / 2.0).max(min_radius)
-                })
+            // Labelled as `hilum eval` scores it; findings on small nodules are left out.
+            let detection = Detection {
+                center_lps_mm: f.center_lps_mm,
+                confidence: f.confidence,
             };
-            let label = if on(0.0, false) {
-                true
-            } else if on(1.5, true) {
-                continue;
-            } else {
-                false
+            let label = match classify(&truth, &detection, 0) {
+                Scored::Hit(_) => true,
+                Scored::Ignored => continue,
+                Scored::FalsePositive => false,
             };
             if label {
                 positives += 1;
@@ -92,7 +99,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                     "long_axis_mm": m.long_axis_mm, "short_axis_mm": m.short_axis_mm,
                     "mean_diameter_mm": m.mean_diameter_mm, "volume_mm3": m.volume_mm3,
                     "kind": m.kind, "solid_diameter_mm": m.solid_diameter_mm, "mean_hu": m.mean_hu,
-                    "shift_mm": dist(f.center_lps_mm, f.candidate.lps_mm),
+                    "shift_mm": norm(sub(f.center_lps_mm, f.candidate.lps_mm)),
                     "blob_score": f.candidate.blob_score, "blob_radius_mm": f.candidate.radius_mm,
                 });
                 dump += &(line.to_string() + "\n");

@@ -50,13 +50,17 @@ fn distance(a: [f64; 3], b: [f64; 3]) -> f64 {
     hilum_core::geometry::norm(hilum_core::geometry::sub(a, b))
 }
 
-enum Outcome {
+/// What one detection is under these rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// On the nodule of this index (counting from `first_nodule`).
     Hit(usize),
     Ignored,
     FalsePositive,
 }
 
-fn classify(scan: &ScanTruth, d: &Detection, first_nodule: usize) -> Outcome {
+/// Scores one detection against one scan's truth (its `detections` unused).
+pub fn classify(scan: &ScanTruth, d: &Detection, first_nodule: usize) -> Outcome {
     let hit = scan
         .nodules
         .iter()

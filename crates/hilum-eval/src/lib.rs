@@ -4,4 +4,4 @@
 pub mod froc;
 pub mod lidc;
 
-pub use froc::{froc, Detection, Froc, ScanTruth, TruthNodule, FP_RATES};
+pub use froc::{classify, froc, Detection, Froc, Outcome, ScanTruth, TruthNodule, FP_RATES};
