@@ -21,13 +21,17 @@ pub const LEVELS: [(usize, [f64; 2]); 3] = [(1, [1.2, 1.8]), (2, [2.7, 4.0]), (4
 /// crossings; a share of the budget of its own lifts the candidates' recall of
 /// phantom nodules ≥ 4 mm at 300 a scan from 0.86 to 0.90 (tuning seeds
 /// 9000–9009, before the chest wall was flattened; with it, 0.92 to 0.94).
-const GROUND_GLASS_EVERY: usize = 4;
+/// With vessels painted over rather than cut out of the ground glass, half
+/// the budget: recall 0.946 (one in four) to 0.964, CPM 0.902 to 0.904.
+const GROUND_GLASS_EVERY: usize = 2;
 /// Normalised intensity above which a voxel is soft tissue, vessel or bone (−300 HU).
 const SOFT_TISSUE: f32 = 0.7;
 /// Normalised intensity below which a voxel is air-like (−500 HU).
 const AIR_LIKE: f32 = 0.5;
 /// Normalised intensity of aerated lung (−850 HU).
 const PARENCHYMA: f32 = 0.15;
+/// Gaussian (iso voxels, 3 mm) over which tissue is painted over with its surroundings.
+const INPAINT_SIGMA: f64 = 2.0;
 
 /// Window (iso voxels, 13.5 mm) of the closing of the lungs' air that decides
 /// what is chest wall: dents up to about this wide, nodules on the pleura among
@@ -119,11 +123,20 @@ fn wall_flattened(v: Tensor<3>) -> Tensor<3> {
 }
 
 /// The volume with soft tissue, bone and vessels (and a voxel around them, their
-/// partial-volume rim) set to lung parenchyma: what is left brighter than the
-/// lung is ground glass, which now stands alone even on the pleura or a vessel.
+/// partial-volume rim) painted over with the mean of the voxels around them that
+/// are not: what is left brighter than the lung is ground glass, which now
+/// stands alone even on the pleura or a vessel. Painting over (rather than
+/// setting to lung) keeps a ground-glass nodule whole where a vessel runs
+/// through or beside it, instead of a ring around a hole.
 fn ground_glass_only(v: Tensor<3>) -> Tensor<3> {
     let tissue = max_pool3d(v.clone().greater_elem(SOFT_TISSUE).float(), 3);
-    v.mask_fill(tissue.greater_elem(0.5), PARENCHYMA)
+    let around = tissue.clone().neg().add_scalar(1.0);
+    let weight = gaussian(around.clone(), INPAINT_SIGMA);
+    let mean = gaussian(v.clone() * around, INPAINT_SIGMA) / weight.clone().clamp_min(1e-3);
+    // Deep inside wide tissue (chest wall, heart) nothing is near: lung.
+    let fill = mean.mask_fill(weight.lower_elem(0.05), PARENCHYMA);
+    let is_tissue = tissue.greater_elem(0.5);
+    v.mask_where(is_tissue, fill)
 }
 
 /// `strong` in order with every `every`-th place given to the next of `faint`,
@@ -322,12 +335,48 @@ mod tests {
     }
 
     #[test]
-    fn ground_glass_alone_keeps_ground_glass_and_flattens_tissue_and_its_rim() {
+    fn ground_glass_alone_paints_over_vessels_with_what_surrounds_them() {
         let device = hilum_gpu::cpu_backend().device;
-        // One row along x: lung, ground glass, lung, lung, soft tissue, lung.
-        let row = [0.15f32, 0.45, 0.15, 0.15, 1.04, 0.15];
-        let v: Tensor<3> = Tensor::from_data(TensorData::new(row.to_vec(), [1, 1, 6]), &device);
+        // Lung with a ground-glass sphere (radius 6) centred on x = 12, a
+        // vessel along z through its centre, and another vessel far from it.
+        let n = 32;
+        let idx = |z: usize, y: usize, x: usize| (z * n + y) * n + x;
+        let mut data = vec![0.15f32; n * n * n];
+        for z in 0..n {
+            for y in 0..n {
+                for x in 0..n {
+                    let d2 = [(z, 16.0), (y, 16.0), (x, 12.0)]
+                        .iter()
+                        .map(|&(c, m)| (c as f32 - m).powi(2))
+                        .sum::<f32>();
+                    if d2 <= 36.0 {
+                        data[idx(z, y, x)] = 0.5;
+                    }
+                    let on_vessel =
+                        |cx: f32| (y as f32 - 16.0).powi(2) + (x as f32 - cx).powi(2) <= 1.0;
+                    if on_vessel(12.0) || on_vessel(27.0) {
+                        data[idx(z, y, x)] = 1.04;
+                    }
+                }
+            }
+        }
+        let v: Tensor<3> = Tensor::from_data(TensorData::new(data, [n, n, n]), &device);
         let out: Vec<f32> = ground_glass_only(v).into_data().try_to_vec().unwrap();
-        assert_eq!(out, [0.15, 0.45, 0.15, PARENCHYMA, PARENCHYMA, PARENCHYMA]);
+        let centre = out[idx(16, 16, 12)];
+        assert!(
+            (0.4..=0.5).contains(&centre),
+            "the nodule's centre, under the vessel: {centre}"
+        );
+        let far = out[idx(16, 16, 27)];
+        assert!(
+            (0.14..=0.16).contains(&far),
+            "the vessel in the lung: {far}"
+        );
+        assert_eq!(
+            out[idx(16, 16, 7)],
+            0.5,
+            "ground glass off the vessel is kept"
+        );
+        assert_eq!(out[idx(16, 4, 4)], 0.15, "lung is kept");
     }
 }
