@@ -34,7 +34,14 @@ struct Report {
     /// allocated as the volume is: the floor for any loader that produces new
     /// memory (the kernel zeroes every fresh page).
     io_into_fresh_memory: Timing,
+    /// Reading the bytes into one buffer of their total size that earlier
+    /// repeats already wrote: where a recycled volume's bytes go, without the
+    /// decoding. The floor for any loader that places the voxels in memory.
+    io_into_reused_memory: Timing,
     hilum_load: Timing,
+    /// As hilum_load, each volume handed back (`recycle`) for the next load to
+    /// reuse, as `hilum detect` does between the series of a batch.
+    hilum_load_recycled: Timing,
     /// The two parts of hilum_load.
     index_only: Timing,
     decode_only: Timing,
@@ -72,11 +79,10 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             .sum();
         std::hint::black_box(total);
     });
-    let io_into_fresh_memory = time(args.repeat, || {
-        let sizes: Vec<usize> = series.image_files().map(|f| f.file_len as usize).collect();
-        let mut memory: Vec<u8> = hilum_dicom::zeroed_buffer(sizes.iter().sum());
+    let sizes: Vec<usize> = series.image_files().map(|f| f.file_len as usize).collect();
+    let read_into = |memory: &mut [u8]| {
         let mut chunks = Vec::new();
-        let mut rest = memory.as_mut_slice();
+        let mut rest = memory;
         for &n in &sizes {
             let (head, tail) = rest.split_at_mut(n);
             chunks.push(head);
@@ -88,8 +94,18 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 let _ = file.read_exact(out);
             }
         });
+    };
+    let io_into_fresh_memory = time(args.repeat, || {
+        let mut memory: Vec<u8> = hilum_dicom::zeroed_buffer(sizes.iter().sum());
+        read_into(&mut memory);
         std::hint::black_box(memory);
     });
+    let mut reused: Vec<u8> = hilum_dicom::zeroed_buffer(sizes.iter().sum());
+    let io_into_reused_memory = time(args.repeat, || {
+        read_into(&mut reused);
+        std::hint::black_box(&reused);
+    });
+    drop(reused);
     let hilum_load = time(args.repeat, || {
         let index = index_path(&args.path, &|_, _| {});
         let series = index.first_image_series().expect("indexed above");
@@ -101,6 +117,12 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let decode_only = time(args.repeat, || {
         std::hint::black_box(load_series(series).expect("loaded above"));
     });
+    // Last: until here nothing was recycled, so every load above took fresh memory.
+    let hilum_load_recycled = time(args.repeat, || {
+        let index = index_path(&args.path, &|_, _| {});
+        let series = index.first_image_series().expect("indexed above");
+        hilum_dicom::recycle(load_series(series).expect("loaded above").volume);
+    });
     let report = Report {
         files: files.len(),
         bytes,
@@ -109,7 +131,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         threads: rayon::current_num_threads(),
         io_floor,
         io_into_fresh_memory,
+        io_into_reused_memory,
         hilum_load,
+        hilum_load_recycled,
         index_only,
         decode_only,
     };

@@ -158,6 +158,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 }
             };
             let detect_ms = t1.elapsed().as_secs_f64() * 1e3;
+            // The next series of the batch reuses this volume's memory.
+            hilum_dicom::recycle(loaded.volume);
             reports.push(SeriesReport {
                 study_instance_uid: study.study_instance_uid.clone(),
                 series_instance_uid: series.series_instance_uid.clone(),

@@ -3,7 +3,53 @@
 //! A 512×512×300 volume is 150 MB of fresh memory; with 4 KiB pages the kernel
 //! takes ~37,000 page faults (each zeroing a page) as the decoder first writes
 //! it, which costs more than decoding. Asking for transparent huge pages turns
-//! that into ~75 faults.
+//! that into ~75 faults. Even so, the kernel zeroes every fresh page, which
+//! costs as much again as reading the files; a batch that loads study after
+//! study avoids it by handing each volume's memory back ([`recycle`]) for the
+//! next load to reuse.
+
+use std::sync::Mutex;
+
+/// Volume buffers handed back after use, not yet taken by a load.
+static SPARE: Mutex<Vec<Vec<i16>>> = Mutex::new(Vec::new());
+/// At most this many idle buffers are kept (a batch needs one).
+const MAX_SPARE: usize = 2;
+
+/// Hands a volume's memory back so that the next load can reuse it instead of
+/// fresh pages. Keeps at most two such buffers; older ones are freed.
+pub fn recycle(volume: hilum_core::Volume) {
+    let mut spare = SPARE.lock().unwrap_or_else(|e| e.into_inner());
+    spare.push(volume.data);
+    if spare.len() > MAX_SPARE {
+        spare.remove(0);
+    }
+}
+
+/// A buffer of `len` voxels for a volume the caller will overwrite entirely:
+/// a recycled buffer when one fits (of at most 1.25 × `len`, so peak memory
+/// stays near the volume's size), otherwise fresh zeroed memory.
+///
+/// A recycled buffer still holds the previous volume's voxels: the loader
+/// writes every voxel or fails (the tests load into poisoned buffers).
+pub(crate) fn volume_buffer(len: usize) -> Vec<i16> {
+    let recycled = {
+        let mut spare = SPARE.lock().unwrap_or_else(|e| e.into_inner());
+        let best = spare
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.len() >= len && b.len() <= len + len / 4)
+            .min_by_key(|(_, b)| b.len())
+            .map(|(i, _)| i);
+        best.map(|i| spare.remove(i))
+    };
+    match recycled {
+        Some(mut buffer) => {
+            buffer.truncate(len);
+            buffer
+        }
+        None => zeroed_buffer(len),
+    }
+}
 
 /// A zeroed buffer of `len` elements, backed by huge pages where the kernel allows.
 pub fn zeroed_buffer<T: bytemuck::Pod>(len: usize) -> Vec<T> {
@@ -39,6 +85,39 @@ fn advise_huge_pages(_: &[u8]) {}
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn recycled_buffer_is_reused_when_it_fits() {
+        // Sizes no other test uses: the spare list is shared by the process.
+        let volume = |len: usize| hilum_core::Volume {
+            dims: [len, 1, 1],
+            affine: hilum_core::Affine {
+                origin: [0.0; 3],
+                col_step: [1.0, 0.0, 0.0],
+                row_step: [0.0, 1.0, 0.0],
+                slice_step: [0.0, 0.0, 1.0],
+            },
+            data: vec![7; len],
+        };
+        let v = volume(1_000_003);
+        let ptr = v.data.as_ptr();
+        super::recycle(v);
+        let too_small = super::volume_buffer(1_300_000);
+        assert_ne!(
+            too_small.as_ptr(),
+            ptr,
+            "a buffer under the asked size is not reused"
+        );
+        let reused = super::volume_buffer(900_001);
+        assert_eq!(reused.as_ptr(), ptr);
+        assert_eq!(reused.len(), 900_001);
+        super::recycle(volume(2_000_003));
+        let too_large = super::volume_buffer(1_000_001);
+        assert!(
+            too_large.iter().all(|&x| x == 0),
+            "over 1.25× the size: fresh memory"
+        );
+    }
+
     #[test]
     fn buffer_is_zeroed_and_sized() {
         let v: Vec<i16> = super::zeroed_buffer(3 << 20);

@@ -23,7 +23,7 @@ mod scan;
 pub mod uid;
 pub mod write;
 
-pub use alloc::zeroed_buffer;
+pub use alloc::{recycle, zeroed_buffer};
 pub use error::FileError;
 pub use header::{read_header, read_header_bytes, FileHeader, FrameHeader, ImageHeader};
 pub use index::{index_path, Index, Series, Study};

@@ -76,7 +76,7 @@ pub fn load_series(series: &Series) -> Result<LoadedSeries, LoadError> {
     }
 
     let slice_len = layout.rows * layout.cols;
-    let mut data = crate::alloc::zeroed_buffer(slice_len * layout.planes.len());
+    let mut data = crate::alloc::volume_buffer(slice_len * layout.planes.len());
 
     // Hand each plane's slot to the file it comes from, so a multi-frame file is
     // read once and single-frame files are read in parallel.
