@@ -430,6 +430,34 @@ fn write_enhanced(dir: &Path, meta: &SeriesMeta, volume: &Volume) -> std::io::Re
     Ok(path)
 }
 
+impl SeriesMeta {
+    /// A series written by a test: a placeholder patient and description,
+    /// UIDs derived from `name` (see [`generated_uids`]).
+    pub fn for_test(name: &str) -> Self {
+        let (study, series, frame) = generated_uids(name);
+        Self {
+            patient_name: "TEST^SERIES".into(),
+            patient_id: "TEST".into(),
+            patient_sex: "O".into(),
+            study_instance_uid: study,
+            series_instance_uid: series,
+            frame_of_reference_uid: frame,
+            study_date: "20260101".into(),
+            study_time: "120000".into(),
+            study_id: "1".into(),
+            accession_number: "A1".into(),
+            study_description: name.into(),
+            series_description: name.into(),
+            series_number: 1,
+            manufacturer: "Hilum".into(),
+            model_name: "test".into(),
+            kvp: 120.0,
+            slice_thickness_mm: 2.0,
+            comment: "test".into(),
+        }
+    }
+}
+
 /// UIDs for a generated series, derived from a name so that output is reproducible.
 pub fn generated_uids(name: &str) -> (String, String, String) {
     (

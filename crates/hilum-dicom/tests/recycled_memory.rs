@@ -56,30 +56,6 @@ fn check(path: &Path) {
     recycle(reused);
 }
 
-fn meta() -> SeriesMeta {
-    let (study, series, frame) = hilum_dicom::write::generated_uids("recycled-memory-test");
-    SeriesMeta {
-        patient_name: "Test^Recycle".into(),
-        patient_id: "RECYCLE".into(),
-        patient_sex: "O".into(),
-        study_instance_uid: study,
-        series_instance_uid: series,
-        frame_of_reference_uid: frame,
-        study_date: "20261129".into(),
-        study_time: "120000".into(),
-        study_id: "1".into(),
-        accession_number: "1".into(),
-        study_description: "test".into(),
-        series_description: "test".into(),
-        series_number: 1,
-        manufacturer: "Hilum".into(),
-        model_name: "test".into(),
-        kvp: 120.0,
-        slice_thickness_mm: 2.0,
-        comment: "test".into(),
-    }
-}
-
 #[test]
 fn loads_into_recycled_memory_equal_fresh_loads() {
     for name in [
@@ -103,10 +79,22 @@ fn loads_into_recycled_memory_equal_fresh_loads() {
     };
     let tmp = tempfile::tempdir().unwrap();
     let enhanced = tmp.path().join("enhanced");
-    write_ct_series(&enhanced, &meta(), &volume, FileLayout::EnhancedMultiFrame).unwrap();
+    write_ct_series(
+        &enhanced,
+        &SeriesMeta::for_test("recycled-memory"),
+        &volume,
+        FileLayout::EnhancedMultiFrame,
+    )
+    .unwrap();
     check(&enhanced);
     let single = tmp.path().join("single");
-    let files = write_ct_series(&single, &meta(), &volume, FileLayout::SingleFrame).unwrap();
+    let files = write_ct_series(
+        &single,
+        &SeriesMeta::for_test("recycled-memory"),
+        &volume,
+        FileLayout::SingleFrame,
+    )
+    .unwrap();
     check(&single);
     // A missing slice: its plane is interpolated, not read.
     std::fs::remove_file(&files[5]).unwrap();

@@ -104,22 +104,7 @@ fn oblique_tilted_stack_keeps_its_affine() {
     let meta = SeriesMeta {
         patient_name: "OBLIQUE^TEST".into(),
         patient_id: "OBL-1".into(),
-        patient_sex: "O".into(),
-        study_instance_uid: "2.25.1".into(),
-        series_instance_uid: "2.25.2".into(),
-        frame_of_reference_uid: "2.25.3".into(),
-        study_date: "20260101".into(),
-        study_time: "120000".into(),
-        study_id: "1".into(),
-        accession_number: "A1".into(),
-        study_description: "oblique".into(),
-        series_description: "oblique".into(),
-        series_number: 1,
-        manufacturer: "Hilum".into(),
-        model_name: "test".into(),
-        kvp: 120.0,
-        slice_thickness_mm: 2.0,
-        comment: "test".into(),
+        ..SeriesMeta::for_test("oblique")
     };
     let dir = tempfile::tempdir().unwrap();
     write_ct_series(dir.path(), &meta, &volume, FileLayout::SingleFrame).unwrap();
