@@ -10,42 +10,32 @@
 
 use std::sync::Mutex;
 
-/// Volume buffers handed back after use, not yet taken by a load.
-static SPARE: Mutex<Vec<Vec<i16>>> = Mutex::new(Vec::new());
-/// At most this many idle buffers are kept (a batch needs one).
-const MAX_SPARE: usize = 2;
+/// The last volume buffer handed back, not yet taken by a load.
+static SPARE: Mutex<Option<Vec<i16>>> = Mutex::new(None);
 
 /// Hands a volume's memory back so that the next load can reuse it instead of
-/// fresh pages. Keeps at most two such buffers; older ones are freed.
+/// fresh pages. One buffer is kept; a load that cannot use it frees it.
 pub fn recycle(volume: hilum_core::Volume) {
-    let mut spare = SPARE.lock().unwrap_or_else(|e| e.into_inner());
-    spare.push(volume.data);
-    if spare.len() > MAX_SPARE {
-        spare.remove(0);
-    }
+    *SPARE.lock().unwrap_or_else(|e| e.into_inner()) = Some(volume.data);
 }
 
 /// A buffer of `len` voxels for a volume the caller will overwrite entirely:
-/// a recycled buffer when one fits (of at most 1.25 × `len`, so peak memory
-/// stays near the volume's size), otherwise fresh zeroed memory.
+/// the recycled buffer when it fits (its capacity at most 1.25 × `len`, so
+/// peak memory stays near the volume's size), otherwise fresh zeroed memory.
 ///
 /// A recycled buffer still holds the previous volume's voxels: the loader
 /// writes every voxel or fails (the tests load into poisoned buffers).
 pub(crate) fn volume_buffer(len: usize) -> Vec<i16> {
-    let recycled = {
-        let mut spare = SPARE.lock().unwrap_or_else(|e| e.into_inner());
-        let best = spare
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| b.len() >= len && b.len() <= len + len / 4)
-            .min_by_key(|(_, b)| b.len())
-            .map(|(i, _)| i);
-        best.map(|i| spare.remove(i))
-    };
-    match recycled {
-        Some(mut buffer) => {
-            buffer.truncate(len);
+    let spare = SPARE.lock().unwrap_or_else(|e| e.into_inner()).take();
+    match spare {
+        Some(mut buffer) if buffer.capacity() >= len && buffer.capacity() <= len + len / 4 => {
+            buffer.resize(len, 0);
             buffer
+        }
+        // Dropped before the new allocation: never two volumes' worth at once.
+        Some(unfit) => {
+            drop(unfit);
+            zeroed_buffer(len)
         }
         None => zeroed_buffer(len),
     }
@@ -87,7 +77,6 @@ fn advise_huge_pages(_: &[u8]) {}
 mod tests {
     #[test]
     fn recycled_buffer_is_reused_when_it_fits() {
-        // Sizes no other test uses: the spare list is shared by the process.
         let volume = |len: usize| hilum_core::Volume {
             dims: [len, 1, 1],
             affine: hilum_core::Affine {
@@ -98,24 +87,31 @@ mod tests {
             },
             data: vec![7; len],
         };
-        let v = volume(1_000_003);
+        let v = volume(1_000_000);
         let ptr = v.data.as_ptr();
         super::recycle(v);
-        let too_small = super::volume_buffer(1_300_000);
-        assert_ne!(
-            too_small.as_ptr(),
-            ptr,
-            "a buffer under the asked size is not reused"
-        );
-        let reused = super::volume_buffer(900_001);
+        let reused = super::volume_buffer(900_000);
         assert_eq!(reused.as_ptr(), ptr);
-        assert_eq!(reused.len(), 900_001);
-        super::recycle(volume(2_000_003));
-        let too_large = super::volume_buffer(1_000_001);
-        assert!(
-            too_large.iter().all(|&x| x == 0),
-            "over 1.25× the size: fresh memory"
-        );
+        assert_eq!(reused.len(), 900_000);
+        super::recycle(hilum_core::Volume {
+            data: reused,
+            ..volume(0)
+        });
+        // Grows back within its capacity; the new tail is zeroed.
+        let regrown = super::volume_buffer(1_000_000);
+        assert_eq!(regrown.as_ptr(), ptr);
+        assert!(regrown[900_000..].iter().all(|&x| x == 0));
+        super::recycle(hilum_core::Volume {
+            data: regrown,
+            ..volume(0)
+        });
+        // Too small, then (capacity over 1.25×) too large: fresh memory, and
+        // the spare is gone either way.
+        assert!(super::volume_buffer(1_300_000).iter().all(|&x| x == 0));
+        assert!(super::SPARE.lock().unwrap().is_none());
+        super::recycle(volume(2_000_000));
+        assert!(super::volume_buffer(1_000_000).iter().all(|&x| x == 0));
+        assert!(super::SPARE.lock().unwrap().is_none());
     }
 
     #[test]
