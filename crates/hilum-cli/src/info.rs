@@ -141,6 +141,8 @@ fn series_report(series: &Series, load: bool, errors: &mut Vec<FileError>) -> Se
             Ok(loaded) => {
                 let ms = t0.elapsed().as_secs_f64() * 1e3;
                 let stats = loaded.volume.stats().expect("a loaded volume has voxels");
+                // The next series' load reuses this memory.
+                hilum_dicom::recycle(loaded.volume);
                 LoadReport::Loaded {
                     load_ms: round(ms, 1),
                     min: stats.min,
