@@ -1,6 +1,9 @@
 //! `hilum bench-load PATH` (hidden; driven by `cargo xtask bench load`): times
 //! Hilum's index + load of the first image series against the I/O floor (reading
-//! the same files' bytes with the same thread pool), warm page cache, in one run.
+//! the same files' bytes with the same thread pool), warm page cache, in one run:
+//! every method once a round, so that all see the same state of the machine
+//! and of its caches (run back to back, the floor re-read bytes this CPU's
+//! 260 MB L3 still held from its previous repeat).
 
 use crate::Outcome;
 use hilum_dicom::{index_path, load_series};
@@ -47,15 +50,14 @@ struct Report {
     decode_only: Timing,
 }
 
-fn time(repeat: usize, mut f: impl FnMut()) -> Timing {
-    f(); // warm the page cache and the allocator
-    let mut ms: Vec<f64> = (0..repeat.max(1))
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
+/// Milliseconds a call of `f` takes.
+fn timed(f: &mut dyn FnMut()) -> f64 {
+    let t = Instant::now();
+    f();
+    t.elapsed().as_secs_f64() * 1e3
+}
+
+fn timing(mut ms: Vec<f64>) -> Timing {
     ms.sort_by(f64::total_cmp);
     Timing {
         best_ms: ms[0],
@@ -72,13 +74,6 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let bytes: u64 = series.image_files().map(|f| f.file_len).sum();
     let loaded = load_series(series)?;
 
-    let io_floor = time(args.repeat, || {
-        let total: usize = files
-            .par_iter()
-            .map(|f| std::fs::read(f).map(|b| b.len()).unwrap_or(0))
-            .sum();
-        std::hint::black_box(total);
-    });
     let sizes: Vec<usize> = series.image_files().map(|f| f.file_len as usize).collect();
     let read_into = |memory: &mut [u8]| {
         let mut chunks = Vec::new();
@@ -95,34 +90,63 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             }
         });
     };
-    let io_into_fresh_memory = time(args.repeat, || {
-        let mut memory: Vec<u8> = hilum_dicom::zeroed_buffer(sizes.iter().sum());
-        read_into(&mut memory);
-        std::hint::black_box(memory);
-    });
     let mut reused: Vec<u8> = hilum_dicom::zeroed_buffer(sizes.iter().sum());
-    let io_into_reused_memory = time(args.repeat, || {
-        read_into(&mut reused);
-        std::hint::black_box(&reused);
-    });
-    drop(reused);
-    let hilum_load = time(args.repeat, || {
+    let load_path = || {
         let index = index_path(&args.path, &|_, _| {});
         let series = index.first_image_series().expect("indexed above");
-        std::hint::black_box(load_series(series).expect("loaded above"));
-    });
-    let index_only = time(args.repeat, || {
-        std::hint::black_box(index_path(&args.path, &|_, _| {}));
-    });
-    let decode_only = time(args.repeat, || {
-        std::hint::black_box(load_series(series).expect("loaded above"));
-    });
-    // Last: until here nothing was recycled, so every load above took fresh memory.
-    let hilum_load_recycled = time(args.repeat, || {
-        let index = index_path(&args.path, &|_, _| {});
-        let series = index.first_image_series().expect("indexed above");
-        hilum_dicom::recycle(load_series(series).expect("loaded above").volume);
-    });
+        load_series(series).expect("loaded above").volume
+    };
+    // Every method once a round, rounds repeated: all see the same state of
+    // the machine (its memory timings drift by 2-3x between minutes here).
+    let mut methods: [&mut dyn FnMut(); 6] = [
+        &mut || {
+            let total: usize = files
+                .par_iter()
+                .map(|f| std::fs::read(f).map(|b| b.len()).unwrap_or(0))
+                .sum();
+            std::hint::black_box(total);
+        },
+        &mut || {
+            let mut memory: Vec<u8> = hilum_dicom::zeroed_buffer(sizes.iter().sum());
+            read_into(&mut memory);
+            std::hint::black_box(memory);
+        },
+        &mut || {
+            read_into(&mut reused);
+            std::hint::black_box(&reused);
+        },
+        // No volume is recycled before these three: they take fresh memory.
+        &mut || {
+            std::hint::black_box(load_path());
+        },
+        &mut || {
+            std::hint::black_box(index_path(&args.path, &|_, _| {}));
+        },
+        &mut || {
+            std::hint::black_box(load_series(series).expect("loaded above"));
+        },
+    ];
+    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); methods.len() + 1];
+    // Round 0 warms the page cache and the allocator and is not counted.
+    for round in 0..=args.repeat.max(1) {
+        let mut ms: Vec<f64> = methods.iter_mut().map(|f| timed(*f)).collect();
+        hilum_dicom::recycle(load_path()); // untimed: a volume to reuse
+        ms.push(timed(&mut || hilum_dicom::recycle(load_path())));
+        drop(load_path()); // untimed: takes the spare, so the next round starts without one
+        if round > 0 {
+            for (s, m) in samples.iter_mut().zip(ms) {
+                s.push(m);
+            }
+        }
+    }
+    let [io_floor, io_into_fresh_memory, io_into_reused_memory, hilum_load, index_only, decode_only, hilum_load_recycled]: [Timing; 7] =
+        samples
+            .into_iter()
+            .map(timing)
+            .collect::<Vec<_>>()
+            .try_into()
+            .ok()
+            .expect("seven methods");
     let report = Report {
         files: files.len(),
         bytes,
