@@ -2,8 +2,8 @@
 //! Hilum's index + load of the first image series against the I/O floor (reading
 //! the same files' bytes with the same thread pool), warm page cache, in one run:
 //! every method once a round, so that all see the same state of the machine
-//! and of its caches (run back to back, the floor re-read bytes this CPU's
-//! 260 MB L3 still held from its previous repeat).
+//! and of its caches (run back to back, the floor swung 2x between runs, most
+//! likely as it re-read bytes this CPU's 260 MB L3 still held from its last repeat).
 
 use crate::Outcome;
 use hilum_dicom::{index_path, load_series};
