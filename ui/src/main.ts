@@ -368,11 +368,12 @@ async function open(command: string, args?: unknown) {
 function showOpened(o: Opened) {
   opened = o;
   const s = o.study;
+  const seriesLine = `${o.series.description || s.description} · ${o.series.dims[0]}×${o.series.dims[1]}×${o.series.slices} · ${o.series.spacing_mm.map((v) => v.toFixed(2)).join(" × ")} mm`;
   patient.replaceChildren(
     h("strong", { id: "patient-name" }, s.patient_name),
     h("span", { id: "patient-id" }, `ID ${s.patient_id}`),
     h("span", { id: "study-date" }, s.study_date || "no date"),
-    h("span", { class: "muted" }, `${o.series.description || s.description} · ${o.series.dims[0]}×${o.series.dims[1]}×${o.series.slices} · ${o.series.spacing_mm.map((v) => v.toFixed(2)).join(" × ")} mm`),
+    h("span", { class: "muted series-line", title: seriesLine }, seriesLine),
   );
   for (const plane of PLANES) viewports[plane].setSeries(o.series);
   line = null;
