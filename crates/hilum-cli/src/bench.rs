@@ -96,8 +96,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         let series = index.first_image_series().expect("indexed above");
         load_series(series).expect("loaded above").volume
     };
-    // Every method once a round, rounds repeated: all see the same state of
-    // the machine (its memory timings drift by 2-3x between minutes here).
+    // Every method once a round, rounds repeated (see the module comment).
     let mut methods: [&mut dyn FnMut(); 6] = [
         &mut || {
             let total: usize = files
