@@ -68,7 +68,7 @@ fn neighbours(i: usize, dims: [usize; 3]) -> impl Iterator<Item = usize> {
 }
 
 /// Flood fill from `seeds` over voxels where `pass` holds; returns the visited set.
-fn flood(
+pub(crate) fn flood(
     dims: [usize; 3],
     seeds: impl Iterator<Item = usize>,
     pass: impl Fn(usize) -> bool,
