@@ -9,8 +9,9 @@
 //!
 //! Architecture invariant: the volume is uploaded once; every stage up to the
 //! candidate list and the CNN's scores runs on the device. The host sees the
-//! coarse lung mask (for connected components), the candidate list, and the
-//! voxels around each kept nodule for measurement.
+//! coarse lung mask and the lungs' closed air on the same grid (for connected
+//! components), the candidate list, and the voxels around each kept nodule
+//! for measurement.
 
 pub mod candidates;
 pub mod filters;
