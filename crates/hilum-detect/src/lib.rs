@@ -2,9 +2,9 @@
 //!
 //! ```text
 //! Volume ─► upload once, resample to iso voxels ─► lung mask ─► blob candidates
-//!        ─► 3D CNN scores each candidate's patch (batched) ─► 3D NMS
-//!        ─► measurement (size, volume, kind, lobe) ─► rescoring (CNN logit +
-//!           shape and attenuation) ─► Lung-RADS
+//!        ─► 3D CNN scores each candidate's patch (batched)
+//!        ─► measurement (size, volume, kind, lobe) ─► 3D NMS ─► rescoring
+//!           (CNN logit + shape and attenuation) ─► Lung-RADS
 //! ```
 //!
 //! Architecture invariant: the volume is uploaded once; every stage up to the

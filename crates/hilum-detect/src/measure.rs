@@ -193,6 +193,12 @@ fn confine(
     // the nodule's own edge ends it.
     let mut cut: ([f64; 3], Vec<(f64, bool)>) = (centre, Vec::new());
     for _ in 0..PASSES {
+        // A fitted centre can fall outside the region (on a hole in mottled
+        // ground glass), where no ray would see it: keep the last pass's cut.
+        let at: [i64; 3] = std::array::from_fn(|a| (centre[a] / sp[a]).round() as i64);
+        if at.iter().any(|&c| c < 0) || !set.contains(&at.map(|c| c as usize)) {
+            break;
+        }
         let rays: Vec<f64> = dirs
             .iter()
             .map(|d| {
@@ -424,7 +430,9 @@ pub fn measure(v: &Volume, centre: [f64; 3], radius_mm: f64) -> Option<(Measurem
     let voxel_mm3 = sp[0] * sp[1] * sp[2];
     // A solid core inside a much larger ground-glass halo is a part-solid
     // nodule: the half-contrast edge of the core alone would miss the halo.
-    let halo = (peak >= f64::from(SOLID_HU))
+    // A calcified nodule has none to look for: around it the halo's edge
+    // traces the vessel or pleura it touches.
+    let halo = (peak >= f64::from(SOLID_HU) && best < CALCIFIED_HU)
         .then(|| segment(v, seed, GGO_EDGE_HU, reach_mm))
         .filter(|halo| {
             let eq = |r: &Region| {
@@ -613,6 +621,38 @@ mod tests {
         let m = measure(&v, [32.0; 3], 6.0).unwrap().0;
         assert_eq!(m.kind, NoduleKind::GroundGlass, "{m:?}");
         assert!((m.mean_diameter_mm - 12.0).abs() < 1.5, "{m:?}");
+    }
+
+    #[test]
+    fn a_hole_at_the_centre_of_ground_glass_does_not_lose_the_nodule() {
+        // Ground glass is mottled: the centre fitted to its edge can fall on
+        // a voxel below the threshold, from which no ray sees the region.
+        let v = ball(5.0, -500, Some((0.3, -850)));
+        let (m, _) = measure(&v, [35.0, 32.0, 32.0], 5.0).expect("measured");
+        assert_eq!(m.kind, NoduleKind::GroundGlass, "{m:?}");
+        assert!((m.mean_diameter_mm - 10.0).abs() < 1.0, "{m:?}");
+    }
+
+    #[test]
+    fn a_calcified_nodule_on_a_vessel_is_measured_alone() {
+        // A 4 mm calcified nodule whose edge touches a 3 mm vessel running
+        // along x, with a blurred rim (−600 HU). A ground-glass halo's edge
+        // would trace the vessel and its rim: a part-solid nodule twice the size.
+        let from_vessel = |j: usize, k: usize| {
+            let (dy, dz) = ((j as f64 - 32.0) * 0.5, (k as f64 - 32.0) * 0.5 - 3.0);
+            (dy * dy + dz * dz).sqrt()
+        };
+        let beside =
+            |i: usize, j: usize, k: usize| norm([i, j, k].map(|c| (c as f64 - 32.0) * 0.5)) > 2.0;
+        let v = with(ball(2.0, 400, None), -600, |i, j, k| {
+            from_vessel(j, k) <= 3.5 && beside(i, j, k)
+        });
+        let v = with(v, 40, |i, j, k| from_vessel(j, k) <= 1.5 && beside(i, j, k));
+        let (m, centroid) = measure(&v, [32.0; 3], 2.0).unwrap();
+        assert_eq!(m.kind, NoduleKind::Calcified, "{m:?}");
+        assert!((m.mean_diameter_mm - 4.0).abs() < 1.0, "{m:?}");
+        let off_mm = norm(centroid.map(|c| (c - 32.0) * 0.5));
+        assert!(off_mm < 1.0, "centroid {centroid:?}");
     }
 
     #[test]

@@ -202,21 +202,31 @@ pub fn detect_observed(
 
     step("measuring nodules", 0.9)?;
     let t = Instant::now();
-    let centres: Vec<[f64; 3]> = candidates.iter().map(|c| c.lps_mm).collect();
-    let radii: Vec<f64> = candidates.iter().map(|c| c.radius_mm).collect();
-    let kept = nms(&centres, &radii, &confidence, 4.0);
     let sides = side_extents(&mask, &iso);
     // The rescorer can lift a candidate a little above the classifier's
     // probability, so those somewhat below the cut are measured too.
     let measure_floor = options.min_confidence.min(MEASURE_FLOOR);
-    // Each candidate is measured on its own voxels: in parallel, in order.
-    let findings: Vec<Finding> = kept
+    // Each candidate is measured on its own voxels, in parallel, before
+    // suppression: one where nothing nodule-like is found must not suppress
+    // a neighbour on the nodule (a 13.8 mm ground-glass nodule was lost so).
+    let measured: Vec<(usize, Measurement, [f64; 3])> = (0..candidates.len())
         .into_par_iter()
         .filter(|&i| confidence[i] >= measure_floor)
         .filter_map(|i| {
+            let voxel = volume.affine.lps_to_voxel(candidates[i].lps_mm)?;
+            let (m, centroid) = measure(volume, voxel, candidates[i].radius_mm)?;
+            Some((i, m, centroid))
+        })
+        .collect();
+    let centres: Vec<[f64; 3]> = measured.iter().map(|m| candidates[m.0].lps_mm).collect();
+    let radii: Vec<f64> = measured.iter().map(|m| candidates[m.0].radius_mm).collect();
+    let scores: Vec<f64> = measured.iter().map(|m| confidence[m.0]).collect();
+    let kept = nms(&centres, &radii, &scores, 4.0);
+    let findings: Vec<Finding> = kept
+        .into_iter()
+        .filter_map(|j| {
+            let (i, m, centroid) = measured[j].clone();
             let c = &candidates[i];
-            let voxel = volume.affine.lps_to_voxel(c.lps_mm)?;
-            let (m, centroid) = measure(volume, voxel, c.radius_mm)?;
             let cnn_logit = f64::from(logits[i]);
             let rescored = detector
                 .rescorer
