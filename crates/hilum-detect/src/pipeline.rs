@@ -206,26 +206,12 @@ pub fn detect_observed(
     // The rescorer can lift a candidate a little above the classifier's
     // probability, so those somewhat below the cut are measured too.
     let measure_floor = options.min_confidence.min(MEASURE_FLOOR);
-    // Each candidate is measured on its own voxels, in parallel, before
-    // suppression: one where nothing nodule-like is found must not suppress
-    // a neighbour on the nodule (a 13.8 mm ground-glass nodule was lost so).
-    let measured: Vec<(usize, Measurement, [f64; 3])> = (0..candidates.len())
-        .into_par_iter()
-        .filter(|&i| confidence[i] >= measure_floor)
-        .filter_map(|i| {
-            let voxel = volume.affine.lps_to_voxel(candidates[i].lps_mm)?;
-            let (m, centroid) = measure(volume, voxel, candidates[i].radius_mm)?;
-            Some((i, m, centroid))
-        })
-        .collect();
-    let centres: Vec<[f64; 3]> = measured.iter().map(|m| candidates[m.0].lps_mm).collect();
-    let radii: Vec<f64> = measured.iter().map(|m| candidates[m.0].radius_mm).collect();
-    let scores: Vec<f64> = measured.iter().map(|m| confidence[m.0]).collect();
-    let kept = nms(&centres, &radii, &scores, 4.0);
-    let findings: Vec<Finding> = kept
+    let measured = measured_then_suppressed(&candidates, &confidence, measure_floor, |c| {
+        measure(volume, volume.affine.lps_to_voxel(c.lps_mm)?, c.radius_mm)
+    });
+    let findings: Vec<Finding> = measured
         .into_iter()
-        .filter_map(|j| {
-            let (i, m, centroid) = measured[j].clone();
+        .filter_map(|(i, (m, centroid))| {
             let c = &candidates[i];
             let cnn_logit = f64::from(logits[i]);
             let rescored = detector
@@ -263,6 +249,33 @@ pub fn detect_observed(
         lung_rads,
         times,
     })
+}
+
+/// A candidate's measurement and the nodule's centroid (volume voxel).
+type Measured = (Measurement, [f64; 3]);
+
+/// The candidates at or above `floor` measured (in parallel), then suppressed
+/// among those that measured as something, most confident first: one where
+/// nothing nodule-like is found must not suppress a neighbour on the nodule
+/// (a 13.8 mm ground-glass nodule was lost so). Returns each kept
+/// candidate's index with its measurement.
+fn measured_then_suppressed(
+    candidates: &[Candidate],
+    confidence: &[f64],
+    floor: f64,
+    measure: impl Fn(&Candidate) -> Option<Measured> + Sync,
+) -> Vec<(usize, Measured)> {
+    let measured: Vec<(usize, Measured)> = (0..candidates.len())
+        .into_par_iter()
+        .filter(|&i| confidence[i] >= floor)
+        .filter_map(|i| Some((i, measure(&candidates[i])?)))
+        .collect();
+    let centres: Vec<[f64; 3]> = measured.iter().map(|m| candidates[m.0].lps_mm).collect();
+    let radii: Vec<f64> = measured.iter().map(|m| candidates[m.0].radius_mm).collect();
+    let scores: Vec<f64> = measured.iter().map(|m| confidence[m.0]).collect();
+    let kept = nms(&centres, &radii, &scores, 4.0);
+    let mut slots: Vec<Option<(usize, Measured)>> = measured.into_iter().map(Some).collect();
+    kept.into_iter().filter_map(|j| slots[j].take()).collect()
 }
 
 /// Classifier probability below which a candidate is not measured (when
@@ -442,6 +455,19 @@ mod tests {
             .map(|f| (f.center_lps_mm[0], f.confidence))
             .collect();
         assert_eq!(found, [(0.0, 0.03), (12.0, 0.99)], "{kept:?}");
+    }
+
+    #[test]
+    fn a_candidate_that_measures_as_nothing_suppresses_no_neighbour() {
+        // Two candidates 2 mm apart on one nodule: the more confident one's
+        // measurement finds nothing there, its neighbour's finds the nodule.
+        // A third, below the floor, is not measured at all.
+        let candidates = [0.0, 2.0, 40.0].map(|x| finding(x, 6.0, 0.0).candidate);
+        let measured = measured_then_suppressed(&candidates, &[0.9, 0.6, 0.01], 0.05, |c| {
+            (c.lps_mm[0] != 0.0).then(|| (finding(2.0, 6.0, 0.6).measurement, [0.0; 3]))
+        });
+        let kept: Vec<usize> = measured.iter().map(|m| m.0).collect();
+        assert_eq!(kept, [1]);
     }
 
     #[test]
