@@ -63,21 +63,28 @@ fn mask_tensor(
 ) -> Tensor<3> {
     let [dz, dy, dx] = mask.dims;
     let coarse: Vec<f32> = mask.labels.iter().map(|&l| f32::from(l.min(1))).collect();
-    let mut t: Tensor<3> = Tensor::from_data(TensorData::new(coarse, [dz, dy, dx]), device);
-    for axis in 0..3 {
-        let index: Vec<i32> = (0..dims[axis])
-            .map(|i| {
-                ((origin[axis] + i * factor + factor / 2) / mask.factor).min(mask.dims[axis] - 1)
-                    as i32
-            })
-            .collect();
-        let n = index.len();
-        t = t.select(
+    let t = Tensor::from_data(TensorData::new(coarse, [dz, dy, dx]), device);
+    spread(t, dims, |axis, i| {
+        ((origin[axis] + i * factor + factor / 2) / mask.factor).min(mask.dims[axis] - 1)
+    })
+}
+
+/// `coarse` brought to `dims`: voxel `i` along each axis takes the coarse
+/// voxel `source(axis, i)` (nearest-neighbour upsampling, on the device).
+fn spread(
+    mut coarse: Tensor<3>,
+    dims: [usize; 3],
+    source: impl Fn(usize, usize) -> usize,
+) -> Tensor<3> {
+    let device = coarse.device();
+    for (axis, &n) in dims.iter().enumerate() {
+        let index: Vec<i32> = (0..n).map(|i| source(axis, i) as i32).collect();
+        coarse = coarse.select(
             axis,
-            Tensor::<1, Int>::from_data(TensorData::new(index, [n]), device),
+            Tensor::<1, Int>::from_data(TensorData::new(index, [n]), &device),
         );
     }
-    t
+    coarse
 }
 
 /// The iso voxel box `[start, end)` per axis holding the lungs, with a margin.
@@ -163,15 +170,8 @@ fn enclosed_tissue(closed_air: &Tensor<3>, mask: &LungMask, origin: [usize; 3]) 
     let enclosed: Vec<f32> = (0..air_share.len())
         .map(|i| f32::from(u8::from(is_tissue(i) && !connected[i])))
         .collect();
-    let mut t: Tensor<3> = Tensor::from_data(TensorData::new(enclosed, [cz, cy, cx]), &device);
-    for (axis, &n) in dims.iter().enumerate() {
-        let index: Vec<i32> = (0..n).map(|i| (i / f) as i32).collect();
-        t = t.select(
-            axis,
-            Tensor::<1, Int>::from_data(TensorData::new(index, [n]), &device),
-        );
-    }
-    t
+    let t = Tensor::from_data(TensorData::new(enclosed, [cz, cy, cx]), &device);
+    spread(t, dims, |_, i| i / f)
 }
 
 /// The volume with soft tissue, bone and vessels (and a voxel around them, their
