@@ -140,6 +140,10 @@ impl Texture {
     }
 }
 
+/// The random stream of the nodules that replace those hidden in a vessel
+/// (slices draw their noise from streams 1 000 000 and up).
+const REPLACEMENT_NODULE_STREAM: u64 = 999_999;
+
 /// Builds the phantom in memory.
 pub fn generate(spec: &PhantomSpec) -> Phantom {
     let [nx, ny, nz] = spec.dims;
@@ -159,7 +163,8 @@ pub fn generate(spec: &PhantomSpec) -> Phantom {
     let mut rng = Rng::new(spec.seed);
     let anatomy = Anatomy::new(&mut rng, z_extent as f32);
     let tubes = build_tubes(&anatomy, &mut rng);
-    let nodules = place_nodules(&anatomy, &tubes, &mut rng, spec.nodules);
+    let mut replacements = Rng::stream(spec.seed, REPLACEMENT_NODULE_STREAM);
+    let nodules = place_nodules(&anatomy, &tubes, &mut rng, &mut replacements, spec.nodules);
     let texture = Texture::new(
         &mut rng,
         [-200.0, -200.0, -z_extent as f32],

@@ -347,15 +347,56 @@ fn draw_kind(rng: &mut Rng) -> (NoduleKind, f32) {
     }
 }
 
+/// A vessel at least this share of a nodule's radius wide at the nodule's
+/// centre hides it: a nodule and a vessel cannot fill the same voxels, and a
+/// small one centred in a vessel is drawn as a widening of it (a ground-glass
+/// one not at all), which no reader could call a nodule. A larger nodule with a
+/// thin vessel through it is still seen, as in real scans.
+pub const HIDING_VESSEL_RADIUS: f32 = 0.5;
+
+/// Whether a nodule of `radius` at `center` lies inside a vessel wide enough to hide it.
+pub fn hidden_in_vessel(tubes: &[Tube], center: P3, radius: f32) -> bool {
+    tubes
+        .iter()
+        .filter(|t| t.kind == TubeKind::Vessel)
+        .any(|t| {
+            let (d, r) = t.distance(center);
+            d < r && r >= HIDING_VESSEL_RADIUS * radius
+        })
+}
+
 /// Places `count` nodules in the lungs: free in the parenchyma, touching the
-/// pleura, or abutting a vessel. Nodules keep 5 mm apart.
+/// pleura, or abutting a vessel. Nodules keep 5 mm apart and none is hidden in a
+/// vessel.
+///
+/// All are drawn from `rng` first, without regard to hiding, as before that
+/// rule; those hidden are then replaced by nodules drawn from
+/// `replacements`. So a seed's scan (whose texture and noise draw from `rng`
+/// next) and its other nodules stay what they were.
 pub fn place_nodules(
     anatomy: &Anatomy,
     tubes: &[Tube],
     rng: &mut Rng,
+    replacements: &mut Rng,
     count: usize,
 ) -> Vec<Nodule> {
-    let mut nodules: Vec<Nodule> = Vec::new();
+    let mut nodules = Vec::new();
+    add_nodules(anatomy, tubes, rng, count, &mut nodules, false);
+    nodules.retain(|n| !hidden_in_vessel(tubes, n.center, n.radius));
+    add_nodules(anatomy, tubes, replacements, count, &mut nodules, true);
+    nodules
+}
+
+/// Adds nodules to `nodules` until there are `count`, each 5 mm from the
+/// others and, if `keep_clear`, none hidden in a vessel.
+fn add_nodules(
+    anatomy: &Anatomy,
+    tubes: &[Tube],
+    rng: &mut Rng,
+    count: usize,
+    nodules: &mut Vec<Nodule>,
+    keep_clear: bool,
+) {
     let lung_vessels: Vec<&Tube> = tubes
         .iter()
         .filter(|t| t.kind == TubeKind::Vessel && t.ra > 0.8 && t.ra < 3.0)
@@ -425,6 +466,9 @@ pub fn place_nodules(
         {
             continue;
         }
+        if keep_clear && hidden_in_vessel(tubes, center, radius) {
+            continue;
+        }
         let hu = match kind {
             NoduleKind::Solid => rng.range(20.0, 55.0),
             NoduleKind::PartSolid | NoduleKind::GroundGlass => rng.range(-560.0, -420.0),
@@ -450,7 +494,6 @@ pub fn place_nodules(
             ],
         });
     }
-    nodules
 }
 
 /// The value of nodule `n` at `p` drawn over `under`. `texture` in [−1, 1] adds
@@ -513,5 +556,25 @@ mod tests {
         assert!(tubes
             .iter()
             .any(|t| t.kind == TubeKind::Airway && t.ra < 2.0));
+    }
+
+    #[test]
+    fn no_nodule_is_hidden_in_a_vessel() {
+        let mut on_vessel = 0;
+        for seed in 0..6 {
+            let mut rng = Rng::new(seed);
+            let anatomy = Anatomy::new(&mut rng, 299.0);
+            let tubes = build_tubes(&anatomy, &mut rng);
+            let mut replacements = Rng::stream(seed, 1);
+            for n in place_nodules(&anatomy, &tubes, &mut rng, &mut replacements, 12) {
+                assert!(
+                    !hidden_in_vessel(&tubes, n.center, n.radius),
+                    "seed {seed}: a {:.1} mm nodule hidden in a vessel",
+                    2.0 * n.radius
+                );
+                on_vessel += usize::from(n.attachment == Attachment::Vessel);
+            }
+        }
+        assert!(on_vessel >= 12, "{on_vessel} nodules on vessels");
     }
 }
