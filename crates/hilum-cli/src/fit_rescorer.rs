@@ -32,11 +32,18 @@ pub struct Args {
     /// measurement, candidate), to study other features.
     #[arg(long)]
     examples: Option<PathBuf>,
+    /// With --examples: also the classifier's logit on patches at these finer
+    /// spacings (mm), at the finding's centre (an experiment).
+    #[arg(long, value_delimiter = ',')]
+    zoom_mm: Vec<f64>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    if args.seeds.end > 5000 {
-        anyhow::bail!("rescorer seeds must stay below 5000: seeds from 5000 on are held out");
+    if args.seeds.end > crate::train::HELD_OUT_SEEDS_FROM {
+        anyhow::bail!(
+            "rescorer seeds must stay below {}: seeds from there on are held out",
+            crate::train::HELD_OUT_SEEDS_FROM
+        );
     }
     let path = args.weights.clone().unwrap_or_else(weights::default_path);
     let device = hilum_gpu::choose().map_err(|e| anyhow::anyhow!(e))?;
@@ -72,7 +79,21 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             ignored,
             detections: Vec::new(),
         };
-        for f in &result.findings {
+        let centres: Vec<[f64; 3]> = result.findings.iter().map(|f| f.center_lps_mm).collect();
+        let zoomed: Vec<Vec<f32>> = args
+            .zoom_mm
+            .iter()
+            .map(|&mm| {
+                hilum_detect::patches::logits_at(
+                    &p.volume,
+                    &device.device,
+                    &detector.net,
+                    mm,
+                    &centres,
+                )
+            })
+            .collect();
+        for (index, f) in result.findings.iter().enumerate() {
             // Labelled as `hilum eval` scores it; findings on small nodules are left out.
             let detection = Detection {
                 center_lps_mm: f.center_lps_mm,
@@ -94,7 +115,14 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             ));
             if args.examples.is_some() {
                 let m = &f.measurement;
+                let zoom: Vec<(f64, f32)> = args
+                    .zoom_mm
+                    .iter()
+                    .copied()
+                    .zip(zoomed.iter().map(|z| z[index]))
+                    .collect();
                 let line = serde_json::json!({
+                    "zoom_logits": zoom,
                     "seed": seed, "label": label, "cnn_logit": f.cnn_logit,
                     "long_axis_mm": m.long_axis_mm, "short_axis_mm": m.short_axis_mm,
                     "mean_diameter_mm": m.mean_diameter_mm, "volume_mm3": m.volume_mm3,

@@ -6,6 +6,10 @@ use hilum_detect::train::{train, TrainConfig};
 use hilum_detect::weights;
 use std::path::PathBuf;
 
+/// Phantom seeds from here on are held out: training and the rescorer's fit
+/// refuse them, and `hilum eval` starts there.
+pub const HELD_OUT_SEEDS_FROM: u64 = 5000;
+
 #[derive(clap::Args)]
 pub struct Args {
     /// Folder for nodule_net.safetensors and training.json.
@@ -89,9 +93,9 @@ pub fn parse_dims(s: &str) -> Result<[usize; 3], String> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    if args.seeds.end > 5000 {
+    if args.seeds.end > HELD_OUT_SEEDS_FROM {
         anyhow::bail!(
-            "training seeds must stay below 5000: seeds from 5000 on are held out for evaluation"
+            "training seeds must stay below {HELD_OUT_SEEDS_FROM}: seeds from there on are held out for evaluation"
         );
     }
     let device = hilum_gpu::choose().map_err(|e| anyhow::anyhow!(e))?;

@@ -40,6 +40,10 @@ pub struct Froc {
     pub nodules: usize,
     /// Sensitivity at each of [`FP_RATES`].
     pub sensitivity_at: Vec<(f64, f64)>,
+    /// The confidence cut of each of those operating points (each FP rate
+    /// with the lowest confidence kept there; 1 where nothing is kept), to
+    /// see how far a missed nodule's confidence lies below it.
+    pub confidence_at: Vec<(f64, f64)>,
     pub cpm: f64,
     /// Highest sensitivity reached at any threshold, and the FP/scan it costs.
     pub max_sensitivity: f64,
@@ -101,7 +105,8 @@ pub fn froc(scans: &[ScanTruth]) -> Froc {
     // point is taken after each run of equal confidences.
     let mut hit = vec![false; total_nodules];
     let (mut hits, mut false_positives) = (0usize, 0usize);
-    let mut curve: Vec<(f64, f64)> = vec![(0.0, 0.0)];
+    // (FP/scan, sensitivity, confidence cut) after each run.
+    let mut curve: Vec<(f64, f64, f64)> = vec![(0.0, 0.0, 1.0)];
     let n_scans = scans.len().max(1) as f64;
     let sens = |h: usize| {
         if total_nodules == 0 {
@@ -121,30 +126,39 @@ pub fn froc(scans: &[ScanTruth]) -> Froc {
         }
         let last_of_run = events.get(i + 1).is_none_or(|next| next.0 != *confidence);
         if last_of_run {
-            curve.push((false_positives as f64 / n_scans, sens(hits)));
+            curve.push((false_positives as f64 / n_scans, sens(hits), *confidence));
         }
     }
+    // The most sensitive point within each rate; of equals, the first reached
+    // (the highest cut).
+    let best_within = |rate: f64| {
+        curve
+            .iter()
+            .filter(|p| p.0 <= rate)
+            .fold(
+                (0.0, 0.0, 1.0),
+                |best, p| if p.1 > best.1 { *p } else { best },
+            )
+    };
     let sensitivity_at: Vec<(f64, f64)> = FP_RATES
         .iter()
-        .map(|&rate| {
-            let best = curve
-                .iter()
-                .filter(|(fp, _)| *fp <= rate)
-                .map(|(_, s)| *s)
-                .fold(0.0, f64::max);
-            (rate, best)
-        })
+        .map(|&rate| (rate, best_within(rate).1))
+        .collect();
+    let confidence_at: Vec<(f64, f64)> = FP_RATES
+        .iter()
+        .map(|&rate| (rate, best_within(rate).2))
         .collect();
     let cpm = sensitivity_at.iter().map(|(_, s)| s).sum::<f64>() / FP_RATES.len() as f64;
     let (fp_at_max, max_sensitivity) =
-        curve
-            .iter()
-            .copied()
-            .fold((0.0, 0.0), |best, p| if p.1 > best.1 { p } else { best });
+        curve.iter().copied().fold(
+            (0.0, 0.0),
+            |best, p| if p.1 > best.1 { (p.0, p.1) } else { best },
+        );
     Froc {
         scans: scans.len(),
         nodules: total_nodules,
         sensitivity_at,
+        confidence_at,
         cpm,
         max_sensitivity,
         fp_per_scan_at_max: fp_at_max,
@@ -212,5 +226,9 @@ mod tests {
         // Both nodules need both FPs: 1 FP per scan.
         assert_eq!(f.sensitivity_at[2], (0.5, 0.0));
         assert_eq!(f.sensitivity_at[3], (1.0, 1.0));
+        // The cut that reaches it keeps the nodules' 0.5; below 1 FP per
+        // scan nothing is found, and no cut is needed.
+        assert_eq!(f.confidence_at[3], (1.0, 0.5));
+        assert_eq!(f.confidence_at[2], (0.5, 1.0));
     }
 }
