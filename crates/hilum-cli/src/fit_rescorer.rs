@@ -32,10 +32,6 @@ pub struct Args {
     /// measurement, candidate), to study other features.
     #[arg(long)]
     examples: Option<PathBuf>,
-    /// With --examples: also the classifier's logit on patches at these finer
-    /// spacings (mm), at the finding's centre (an experiment).
-    #[arg(long, value_delimiter = ',')]
-    zoom_mm: Vec<f64>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
@@ -79,21 +75,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             ignored,
             detections: Vec::new(),
         };
-        let centres: Vec<[f64; 3]> = result.findings.iter().map(|f| f.center_lps_mm).collect();
-        let zoomed: Vec<Vec<f32>> = args
-            .zoom_mm
-            .iter()
-            .map(|&mm| {
-                hilum_detect::patches::logits_at(
-                    &p.volume,
-                    &device.device,
-                    &detector.net,
-                    mm,
-                    &centres,
-                )
-            })
-            .collect();
-        for (index, f) in result.findings.iter().enumerate() {
+        for f in &result.findings {
             // Labelled as `hilum eval` scores it; findings on small nodules are left out.
             let detection = Detection {
                 center_lps_mm: f.center_lps_mm,
@@ -115,14 +97,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             ));
             if args.examples.is_some() {
                 let m = &f.measurement;
-                let zoom: Vec<(f64, f32)> = args
-                    .zoom_mm
-                    .iter()
-                    .copied()
-                    .zip(zoomed.iter().map(|z| z[index]))
-                    .collect();
                 let line = serde_json::json!({
-                    "zoom_logits": zoom,
                     "seed": seed, "label": label, "cnn_logit": f.cnn_logit,
                     "long_axis_mm": m.long_axis_mm, "short_axis_mm": m.short_axis_mm,
                     "mean_diameter_mm": m.mean_diameter_mm, "volume_mm3": m.volume_mm3,

@@ -26,32 +26,3 @@ pub fn cut_patches(padded: &Tensor<3>, centres: &[[usize; 3]]) -> Tensor<5> {
         .collect();
     Tensor::cat(patches, 0)
 }
-
-/// The classifier's logits on patches centred on `points` (LPS mm), cut from
-/// `volume` resampled to `spacing_mm` voxels: at a finer spacing than the
-/// detector's, a small nodule fills more of the patch.
-pub fn logits_at(
-    volume: &hilum_core::Volume,
-    device: &burn::tensor::Device,
-    net: &crate::model::NoduleNet,
-    spacing_mm: f64,
-    points: &[[f64; 3]],
-) -> Vec<f32> {
-    let iso = crate::iso::to_iso(volume, device, spacing_mm);
-    let dims = iso.dims();
-    let padded = pad_for_patches(&iso.tensor);
-    let centres: Vec<[usize; 3]> = points
-        .iter()
-        .map(|&p| {
-            let xyz = iso.affine.lps_to_voxel(p).unwrap_or([0.0; 3]);
-            let zyx = [xyz[2], xyz[1], xyz[0]];
-            std::array::from_fn(|a| (zyx[a].round().max(0.0) as usize).min(dims[a] - 1))
-        })
-        .collect();
-    let mut logits = Vec::with_capacity(points.len());
-    for chunk in centres.chunks(64) {
-        let l = net.logits(cut_patches(&padded, chunk));
-        logits.extend(l.into_data().try_to_vec::<f32>().expect("f32"));
-    }
-    logits
-}
