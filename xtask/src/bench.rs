@@ -193,18 +193,7 @@ pub fn app(path: Option<&Path>) -> Result<()> {
     let study = match path {
         // Absolute: the server runs in ui/.
         Some(p) => std::fs::canonicalize(p).with_context(|| format!("{}", p.display()))?,
-        None => {
-            let dir = crate::cache_dir().join("demo/phantom-seed-1");
-            if !dir.join("truth.json").is_file() {
-                crate::run(
-                    "writing the demo study",
-                    Command::new(&hilum)
-                        .args(["phantom", "--seed", "1", "--out"])
-                        .arg(&dir),
-                )?;
-            }
-            dir
-        }
+        None => crate::demo_study(&hilum)?,
     };
     println!(
         "Viewer benchmark on {}, in Chromium against `hilum serve` (release)",

@@ -65,6 +65,19 @@ pub fn cache_dir() -> PathBuf {
         .unwrap_or_else(|| root().join("target/hilum-cache"))
 }
 
+/// The demo study (phantom seed 1, 512×512×300), written by `hilum` unless
+/// the cache already holds it from the same generator.
+pub fn demo_study(hilum: &Path) -> Result<PathBuf> {
+    let demo = cache_dir().join("demo/phantom-seed-1");
+    run(
+        "the demo study: a 512×512×300 synthetic chest CT with known nodules (written unless cached)",
+        Command::new(hilum)
+            .args(["phantom", "--seed", "1", "--reuse", "--out"])
+            .arg(&demo),
+    )?;
+    Ok(demo)
+}
+
 /// Prints what is about to run, then runs it; fails on a non-zero exit.
 pub fn run(what: &str, cmd: &mut Command) -> Result<()> {
     eprintln!("==> {what}");
@@ -121,15 +134,7 @@ fn app() -> Result<()> {
         return run("hilum-desktop", &mut Command::new(desktop));
     }
     eprintln!("==> no display: running the app's pipeline on the demo study from the command line");
-    let demo = cache_dir().join("demo/phantom-seed-1");
-    if !demo.join("truth.json").is_file() {
-        run(
-            "writing the demo study: a 512×512×300 synthetic chest CT with known nodules",
-            Command::new(&hilum)
-                .args(["phantom", "--seed", "1", "--out"])
-                .arg(&demo),
-        )?;
-    }
+    let demo = demo_study(&hilum)?;
     run(
         "indexing and loading the demo study",
         Command::new(&hilum).arg("info").arg(&demo).arg("--load"),

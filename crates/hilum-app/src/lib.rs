@@ -186,18 +186,13 @@ impl App {
         let dir = self
             .data_dir
             .join(format!("demo/phantom-seed-{}-{nx}x{ny}x{nz}", spec.seed));
-        if !dir.join("truth.json").is_file() {
-            let tmp = dir.with_extension("partial");
-            let _ = std::fs::remove_dir_all(&tmp);
-            let phantom = hilum_phantom::generate(spec);
-            hilum_phantom::write_phantom(
-                &phantom,
-                &tmp,
-                hilum_dicom::write::FileLayout::SingleFrame,
-            )
-            .map_err(|e| format!("{}: cannot write the demo study: {e}", tmp.display()))?;
-            std::fs::rename(&tmp, &dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        }
+        // Written again when the generator has changed since.
+        hilum_phantom::write_unless_current(
+            spec,
+            &dir,
+            hilum_dicom::write::FileLayout::SingleFrame,
+        )
+        .map_err(|e| format!("{}: cannot write the demo study: {e}", dir.display()))?;
         Ok(dir)
     }
 

@@ -1,6 +1,6 @@
 use crate::Outcome;
 use hilum_dicom::write::FileLayout;
-use hilum_phantom::{generate, write_phantom, PhantomSpec};
+use hilum_phantom::{generate, write_phantom, write_unless_current, PhantomSpec};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -25,6 +25,10 @@ pub struct Args {
     /// Write one Enhanced CT multi-frame file instead of one file per slice.
     #[arg(long)]
     enhanced: bool,
+    /// Keep --out when it already holds this phantom from this generator;
+    /// otherwise replace it whole (the demo study and benchmarks use this).
+    #[arg(long)]
+    reuse: bool,
 }
 
 fn parse_dims(s: &str) -> Result<[usize; 3], String> {
@@ -54,14 +58,34 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         nodules: args.nodules,
         ..PhantomSpec::standard(args.seed)
     };
-    let t0 = Instant::now();
-    let phantom = generate(&spec);
-    let generated = t0.elapsed();
     let layout = if args.enhanced {
         FileLayout::EnhancedMultiFrame
     } else {
         FileLayout::SingleFrame
     };
+    if args.reuse {
+        let t0 = Instant::now();
+        let wrote = write_unless_current(&spec, &args.out, layout)
+            .map_err(|e| anyhow::anyhow!("{}: cannot write phantom: {e}", args.out.display()))?;
+        if wrote {
+            eprintln!(
+                "phantom seed {} written to {} in {:.2} s",
+                args.seed,
+                args.out.display(),
+                t0.elapsed().as_secs_f64()
+            );
+        } else {
+            eprintln!(
+                "phantom seed {}: {} already holds it",
+                args.seed,
+                args.out.display()
+            );
+        }
+        return Ok(Outcome::Ok);
+    }
+    let t0 = Instant::now();
+    let phantom = generate(&spec);
+    let generated = t0.elapsed();
     let files = write_phantom(&phantom, &args.out, layout)
         .map_err(|e| anyhow::anyhow!("{}: cannot write phantom: {e}", args.out.display()))?;
     eprintln!(

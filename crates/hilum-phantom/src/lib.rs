@@ -22,8 +22,13 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use structures::{build_tubes, draw_nodule, draw_tube, place_nodules, Attachment, Nodule, Tube};
 
+/// Bumped whenever what a spec generates changes, so that copies written
+/// earlier (the demo study, the benchmark's phantom) are written again.
+/// 2: no nodule hidden in a vessel (2026-11-30).
+pub const GENERATION: u32 = 2;
+
 /// What to generate.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize)]
 pub struct PhantomSpec {
     pub seed: u64,
     /// Columns, rows, slices.
@@ -82,6 +87,10 @@ pub struct TruthNodule {
 #[derive(Clone, Debug, Serialize)]
 pub struct Truth {
     pub schema: &'static str,
+    /// [`GENERATION`] of the generator that drew it.
+    pub generation: u32,
+    /// What was asked for.
+    pub spec: PhantomSpec,
     pub seed: u64,
     pub dims: [usize; 3],
     pub spacing_mm: [f64; 3],
@@ -212,6 +221,8 @@ pub fn generate(spec: &PhantomSpec) -> Phantom {
         generated_uids(&format!("hilum-phantom/{}/{nx}x{ny}x{nz}", spec.seed));
     let truth = Truth {
         schema: "hilum.phantom-truth/1",
+        generation: GENERATION,
+        spec: spec.clone(),
         seed: spec.seed,
         dims: spec.dims,
         spacing_mm: volume.spacing(),
@@ -375,6 +386,45 @@ fn draw_slice(ctx: &SliceContext, noise_hu: f32, noise: &mut Rng, out: &mut [i16
         let noisy = v + noise_hu * correlated;
         *o = noisy.round().clamp(-1024.0, 3071.0) as i16;
     }
+}
+
+/// Whether `dir` holds the phantom `spec` asks for, drawn by this
+/// [`GENERATION`] (its `truth.json` says so; the series is written first).
+pub fn is_current(dir: &Path, spec: &PhantomSpec) -> bool {
+    let Ok(text) = std::fs::read_to_string(dir.join("truth.json")) else {
+        return false;
+    };
+    let Ok(truth) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return false;
+    };
+    // The spec through text as it was written, so f32 fields compare alike.
+    let asked = serde_json::to_string(spec)
+        .ok()
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok());
+    truth["generation"] == GENERATION && asked.is_some_and(|asked| truth["spec"] == asked)
+}
+
+/// Writes the phantom into `dir` unless it already holds it
+/// ([`is_current`]); a stale copy is replaced whole, and the new one appears
+/// at once (written beside it, then renamed). Returns whether it wrote.
+pub fn write_unless_current(
+    spec: &PhantomSpec,
+    dir: &Path,
+    layout: FileLayout,
+) -> std::io::Result<bool> {
+    if is_current(dir, spec) {
+        return Ok(false);
+    }
+    let mut partial = dir.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    let _ = std::fs::remove_dir_all(&partial);
+    write_phantom(&generate(spec), &partial, layout)?;
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)?;
+    }
+    std::fs::rename(&partial, dir)?;
+    Ok(true)
 }
 
 /// Writes the phantom as a DICOM CT series plus `truth.json` into `dir`.

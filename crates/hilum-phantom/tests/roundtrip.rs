@@ -4,7 +4,9 @@
 use hilum_core::{Affine, GeometryProblem, NoduleKind, Volume};
 use hilum_dicom::write::{write_ct_series, FileLayout, SeriesMeta};
 use hilum_dicom::{index_path, load_series, LoadedSeries};
-use hilum_phantom::{generate, write_phantom, Phantom, PhantomSpec};
+use hilum_phantom::{
+    generate, is_current, write_phantom, write_unless_current, Phantom, PhantomSpec,
+};
 use std::path::Path;
 
 fn small(seed: u64) -> Phantom {
@@ -182,4 +184,41 @@ fn truth_centres_land_on_nodule_tissue_after_reloading() {
         checked += 1;
     }
     assert!(checked >= 3, "only {checked} nodules large enough to check");
+}
+
+#[test]
+fn a_cached_phantom_is_kept_only_when_the_same_generator_drew_the_same_spec() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("demo");
+    let spec = PhantomSpec {
+        dims: [64, 64, 16],
+        slice_mm: 2.5,
+        ..PhantomSpec::small(3)
+    };
+    assert!(write_unless_current(&spec, &dir, FileLayout::SingleFrame).unwrap());
+    assert!(is_current(&dir, &spec));
+    assert!(!write_unless_current(&spec, &dir, FileLayout::SingleFrame).unwrap());
+    // Another spec (seed) is not this phantom.
+    assert!(!is_current(
+        &dir,
+        &PhantomSpec {
+            seed: 4,
+            ..spec.clone()
+        }
+    ));
+    // A copy from an earlier generator is replaced whole.
+    let truth = dir.join("truth.json");
+    let text = std::fs::read_to_string(&truth).unwrap();
+    let older = text.replace(
+        &format!("\"generation\": {}", hilum_phantom::GENERATION),
+        "\"generation\": 1",
+    );
+    assert_ne!(older, text);
+    std::fs::write(&truth, older).unwrap();
+    std::fs::write(dir.join("stale.dcm"), b"left by the old copy").unwrap();
+    assert!(!is_current(&dir, &spec));
+    assert!(write_unless_current(&spec, &dir, FileLayout::SingleFrame).unwrap());
+    assert!(is_current(&dir, &spec));
+    assert!(!dir.join("stale.dcm").exists());
+    assert!(!root.path().join("demo.partial").exists());
 }
