@@ -226,12 +226,7 @@ impl Indexed {
         }
         let small = Volume {
             dims: [w, hgt, 1],
-            affine: Affine {
-                origin: [0.0; 3],
-                col_step: [1.0, 0.0, 0.0],
-                row_step: [0.0, 1.0, 0.0],
-                slice_step: [0.0, 0.0, 1.0],
-            },
+            affine: Affine::axis_aligned([1.0, 1.0, 1.0]),
             data,
         };
         Ok(render_cpu(
@@ -254,12 +249,7 @@ mod tests {
 
     #[test]
     fn standard_axial_orientation_reads_radiologically() {
-        let a = Affine {
-            origin: [0.0; 3],
-            col_step: [0.7, 0.0, 0.0],
-            row_step: [0.0, 0.7, 0.0],
-            slice_step: [0.0, 0.0, 2.5],
-        };
+        let a = Affine::axis_aligned([0.7, 0.7, 2.5]);
         let o = orientation(&a);
         // Patient's right on the viewer's left, anterior at the top, head up.
         assert_eq!(o.axial, ["R", "L", "A", "P"].map(String::from));

@@ -265,30 +265,21 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         rep.nodules_4mm
     );
     if let Some(f) = &rep.froc {
-        println!(
-            "| FP/scan | {} |",
-            f.sensitivity_at
-                .iter()
-                .map(|(r, _)| format!("{r}"))
-                .collect::<Vec<_>>()
-                .join(" | ")
+        let row = |label: &str, cells: Vec<String>| println!("| {label} | {} |", cells.join(" | "));
+        let rates = &f.sensitivity_at;
+        row(
+            "FP/scan",
+            rates.iter().map(|(r, _)| format!("{r}")).collect(),
         );
-        println!("|---|{}", "---|".repeat(f.sensitivity_at.len()));
-        println!(
-            "| sensitivity | {} |",
-            f.sensitivity_at
-                .iter()
-                .map(|(_, s)| format!("{s:.3}"))
-                .collect::<Vec<_>>()
-                .join(" | ")
+        println!("|---|{}", "---|".repeat(rates.len()));
+        row(
+            "sensitivity",
+            rates.iter().map(|(_, s)| format!("{s:.3}")).collect(),
         );
-        println!(
-            "| confidence cut | {} |",
-            f.confidence_at
-                .iter()
-                .map(|(_, c)| format!("{c:.3}"))
-                .collect::<Vec<_>>()
-                .join(" | ")
+        let cuts = &f.confidence_at;
+        row(
+            "confidence cut",
+            cuts.iter().map(|(_, c)| format!("{c:.3}")).collect(),
         );
         println!("CPM {:.3}; sensitivity at 4 FP/scan {:.3}; candidate recall {:.3} with {:.0} candidates/scan", f.cpm, rep.sensitivity_at_4fp, rep.candidate_recall_4mm, rep.candidates_per_scan);
     }

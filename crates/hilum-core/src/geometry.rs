@@ -55,6 +55,17 @@ pub struct Affine {
 }
 
 impl Affine {
+    /// Voxels `spacing` mm apart along L, P and S, the first at the origin
+    /// (synthetic volumes in tests and previews).
+    pub fn axis_aligned(spacing: Vec3) -> Self {
+        Self {
+            origin: [0.0; 3],
+            col_step: [spacing[0], 0.0, 0.0],
+            row_step: [0.0, spacing[1], 0.0],
+            slice_step: [0.0, 0.0, spacing[2]],
+        }
+    }
+
     pub fn voxel_to_lps(&self, v: Vec3) -> Vec3 {
         let (o, c, r, s) = (self.origin, self.col_step, self.row_step, self.slice_step);
         [0, 1, 2].map(|a| o[a] + v[0] * c[a] + v[1] * r[a] + v[2] * s[a])

@@ -70,12 +70,7 @@ mod tests {
 
     #[test]
     fn indexing_and_stats() {
-        let affine = Affine {
-            origin: [0.0; 3],
-            col_step: [1.0, 0.0, 0.0],
-            row_step: [0.0, 1.0, 0.0],
-            slice_step: [0.0, 0.0, 2.0],
-        };
+        let affine = Affine::axis_aligned([1.0, 1.0, 2.0]);
         let data: Vec<i16> = (0..24).map(|v| v as i16 - 10).collect();
         let v = Volume {
             dims: [4, 3, 2],

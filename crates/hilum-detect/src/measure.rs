@@ -688,12 +688,7 @@ mod tests {
         }
         Volume {
             dims: [n, n, n],
-            affine: Affine {
-                origin: [0.0; 3],
-                col_step: [s, 0.0, 0.0],
-                row_step: [0.0, s, 0.0],
-                slice_step: [0.0, 0.0, s],
-            },
+            affine: Affine::axis_aligned([s, s, s]),
             data,
         }
     }
@@ -818,12 +813,7 @@ mod tests {
             .collect();
         let v = Volume {
             dims: [21, 21, 11],
-            affine: Affine {
-                origin: [0.0; 3],
-                col_step: [0.9375, 0.0, 0.0],
-                row_step: [0.0, 0.9375, 0.0],
-                slice_step: [0.0, 0.0, 1.5],
-            },
+            affine: Affine::axis_aligned([0.9375, 0.9375, 1.5]),
             data,
         };
         let (m, centroid) = measure(&v, [10.0, 10.0, 5.0], 2.5).unwrap();

@@ -375,12 +375,7 @@ mod tests {
     fn volume(dims: [usize; 3], spacing: [f64; 3]) -> Volume {
         Volume {
             dims,
-            affine: Affine {
-                origin: [0.0; 3],
-                col_step: [spacing[0], 0.0, 0.0],
-                row_step: [0.0, spacing[1], 0.0],
-                slice_step: [0.0, 0.0, spacing[2]],
-            },
+            affine: Affine::axis_aligned(spacing),
             data: vec![-1000; dims.iter().product()],
         }
     }

@@ -79,12 +79,7 @@ mod tests {
     fn recycled_buffer_is_reused_when_it_fits() {
         let volume = |len: usize| hilum_core::Volume {
             dims: [len, 1, 1],
-            affine: hilum_core::Affine {
-                origin: [0.0; 3],
-                col_step: [1.0, 0.0, 0.0],
-                row_step: [0.0, 1.0, 0.0],
-                slice_step: [0.0, 0.0, 1.0],
-            },
+            affine: hilum_core::Affine::axis_aligned([1.0, 1.0, 1.0]),
             data: vec![7; len],
         };
         let v = volume(1_000_000);

@@ -502,12 +502,7 @@ mod tests {
         }
         Volume {
             dims,
-            affine: Affine {
-                origin: [0.0; 3],
-                col_step: [0.7, 0.0, 0.0],
-                row_step: [0.0, 0.7, 0.0],
-                slice_step: [0.0, 0.0, 2.5],
-            },
+            affine: Affine::axis_aligned([0.7, 0.7, 2.5]),
             data,
         }
     }
