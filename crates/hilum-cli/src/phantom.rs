@@ -27,7 +27,8 @@ pub struct Args {
     enhanced: bool,
     /// Keep --out when it already holds this phantom from this generator;
     /// otherwise replace it whole (the demo study and benchmarks use this).
-    #[arg(long)]
+    /// One file per slice only: truth.json does not record the layout.
+    #[arg(long, conflicts_with = "enhanced")]
     reuse: bool,
 }
 

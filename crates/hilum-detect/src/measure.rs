@@ -40,13 +40,13 @@ const CALCIFICATION_SHELL_MM: f64 = 3.0;
 const CALCIFICATION_IN_LUNG: f64 = 0.5;
 /// Smallest calcification measured on its own, mm³: a 3 mm sphere, the
 /// smallest nodule that counts. A few noisy voxels above 200 HU in a vessel
-/// of a real scan are not one (on LIDC-IDRI-0001 they became 3–5 mm
+/// of a real scan are not one (on LIDC-IDRI-0001 they became 3–4 mm
 /// "calcified nodules" at confidence ≥ 0.9).
 const MIN_CALCIFICATION_MM3: f64 = 14.1;
 /// Longest over shortest principal spread a calcification measured on its
 /// own may have: a calcified nodule is round; a contrast-filled vessel, above
-/// 200 HU in an enhanced scan, is a tube (3.6 and 2.5 on LIDC-IDRI-0001,
-/// against 1.3 for a phantom's calcified nodule).
+/// 200 HU in an enhanced scan, is a tube (about 3.6 and 2.5 on
+/// LIDC-IDRI-0001, against 1.3 for a phantom's calcified nodule).
 const MAX_CALCIFICATION_ELONGATION: f64 = 2.0;
 
 struct Region {
@@ -574,13 +574,14 @@ pub fn measure(v: &Volume, centre: [f64; 3], radius_mm: f64) -> Option<(Measurem
         return None;
     }
     let voxel_mm3 = sp[0] * sp[1] * sp[2];
+    // A round calcification in lung is the nodule, without what it touches.
+    let calcification = (best >= CALCIFIED_HU)
+        .then(|| calcification_in_lung(v, seed, threshold, reach_mm))
+        .flatten();
     // A solid core inside a much larger ground-glass halo is a part-solid
     // nodule: the half-contrast edge of the core alone would miss the halo.
     // A calcified nodule has none to look for: around it the halo's edge
     // traces the vessel or pleura it touches.
-    let calcification = (best >= CALCIFIED_HU)
-        .then(|| calcification_in_lung(v, seed, threshold, reach_mm))
-        .flatten();
     let halo = (peak >= f64::from(SOLID_HU) && best < CALCIFIED_HU)
         .then(|| segment(v, seed, GGO_EDGE_HU, reach_mm))
         .filter(|halo| {
