@@ -140,20 +140,14 @@ pub fn froc(scans: &[ScanTruth]) -> Froc {
                 |best, p| if p.1 > best.1 { *p } else { best },
             )
     };
-    let sensitivity_at: Vec<(f64, f64)> = FP_RATES
+    let points: Vec<(f64, (f64, f64, f64))> = FP_RATES
         .iter()
-        .map(|&rate| (rate, best_within(rate).1))
+        .map(|&rate| (rate, best_within(rate)))
         .collect();
-    let confidence_at: Vec<(f64, f64)> = FP_RATES
-        .iter()
-        .map(|&rate| (rate, best_within(rate).2))
-        .collect();
+    let sensitivity_at: Vec<(f64, f64)> = points.iter().map(|(r, p)| (*r, p.1)).collect();
+    let confidence_at: Vec<(f64, f64)> = points.iter().map(|(r, p)| (*r, p.2)).collect();
     let cpm = sensitivity_at.iter().map(|(_, s)| s).sum::<f64>() / FP_RATES.len() as f64;
-    let (fp_at_max, max_sensitivity) =
-        curve.iter().copied().fold(
-            (0.0, 0.0),
-            |best, p| if p.1 > best.1 { (p.0, p.1) } else { best },
-        );
+    let (fp_at_max, max_sensitivity, _) = best_within(f64::INFINITY);
     Froc {
         scans: scans.len(),
         nodules: total_nodules,
