@@ -35,19 +35,6 @@ impl LungMask {
         );
         self.labels[(cz * dy + cy) * dx + cx]
     }
-
-    /// The mask grown by `cells` of its grid in every direction (a box); its
-    /// volume and centroid stay the lungs'.
-    pub fn grown(&self, cells: usize) -> LungMask {
-        let inside: Vec<bool> = self.labels.iter().map(|&l| l != 0).collect();
-        LungMask {
-            labels: morph(&inside, self.dims, cells, true)
-                .into_iter()
-                .map(u8::from)
-                .collect(),
-            ..self.clone()
-        }
-    }
 }
 
 /// Normalised intensity below which a voxel is air-like (−500 HU).
