@@ -535,7 +535,38 @@ fn largest_slice_axes(voxels: &[[usize; 3]], spacing: [f64; 3]) -> (f64, f64, us
 /// is about `radius_mm`, and finds its centroid (volume voxel): seeds anywhere
 /// on one nodule give about the same centroid, so duplicate detections of a
 /// large nodule meet there. `None` when nothing nodule-like is there.
+///
+/// A blob filter's centre for a large nodule can lie on its rim, from where
+/// the region may run on into the chest wall the nodule touches. When the
+/// centroid lies well away from where the measurement started, the nodule is
+/// measured again from the centroid, and that is kept if it is no larger and
+/// of the same kind: what leaked is then left out (a 22.9 mm nodule on the
+/// chest wall of the demo study, seeded 1.3 mm outside its edge: 30.6 mm,
+/// then 24.1 mm).
 pub fn measure(v: &Volume, centre: [f64; 3], radius_mm: f64) -> Option<(Measurement, [f64; 3])> {
+    let first = measure_from(v, centre, radius_mm)?;
+    let (m, centroid) = &first;
+    let sp = v.spacing();
+    let moved_mm = norm(std::array::from_fn(|a| (centroid[a] - centre[a]) * sp[a]));
+    let radius = m.mean_diameter_mm / 2.0;
+    if moved_mm <= (RECENTRE_SHARE * radius).max(RECENTRE_MIN_MM) {
+        return Some(first);
+    }
+    match measure_from(v, *centroid, radius) {
+        Some(again) if again.0.kind == m.kind && again.0.mean_diameter_mm <= m.mean_diameter_mm => {
+            Some(again)
+        }
+        _ => Some(first),
+    }
+}
+
+/// A measurement whose centroid lies more than this share of its radius (and
+/// more than [`RECENTRE_MIN_MM`]) from where it started is measured again
+/// from the centroid.
+const RECENTRE_SHARE: f64 = 0.5;
+const RECENTRE_MIN_MM: f64 = 2.0;
+
+fn measure_from(v: &Volume, centre: [f64; 3], radius_mm: f64) -> Option<(Measurement, [f64; 3])> {
     let [nx, ny, nz] = v.dims;
     let sp = v.spacing();
     let seed_f = centre.map(|c| c.round());
@@ -771,6 +802,41 @@ mod tests {
         let m = measure(&v, [32.0; 3], 6.0).unwrap().0;
         assert_eq!(m.kind, NoduleKind::GroundGlass, "{m:?}");
         assert!((m.mean_diameter_mm - 12.0).abs() < 1.5, "{m:?}");
+    }
+
+    #[test]
+    fn a_seed_on_the_rim_of_a_nodule_on_the_wall_is_measured_again_from_its_centroid() {
+        // A 23 mm nodule sunk 4.5 mm into the chest wall (x ≤ −7 mm), a 2 mm
+        // vessel touching its far side, and the blob filter's centre on that
+        // rim, 11.5 mm from the nodule's centre, at a 6.9 mm scale.
+        let (n, s) = (112, 0.5);
+        let mut data = vec![-850i16; n * n * n];
+        for k in 0..n {
+            for j in 0..n {
+                for i in 0..n {
+                    let p = [i, j, k].map(|c| (c as f64 - 56.0) * s);
+                    let vessel = (p[0] - 11.5).powi(2) + p[2].powi(2) <= 1.0;
+                    if norm(p) <= 11.5 || p[0] <= -7.0 || vessel {
+                        data[i + n * (j + n * k)] = 40;
+                    }
+                }
+            }
+        }
+        let v = Volume {
+            dims: [n, n, n],
+            affine: Affine::axis_aligned([s; 3]),
+            data,
+        };
+        let rim = [56.0 + 11.5 / s, 56.0, 56.0];
+        let (first, _) = measure_from(&v, rim, 6.9).unwrap();
+        assert!(
+            first.mean_diameter_mm > 27.0,
+            "the first pass runs into the wall: {first:?}"
+        );
+        let (m, centroid) = measure(&v, rim, 6.9).unwrap();
+        assert!((m.mean_diameter_mm - 23.0).abs() < 1.5, "{m:?}");
+        let off_mm = norm(centroid.map(|c| (c - 56.0) * s));
+        assert!(off_mm < 1.0, "centroid {centroid:?}");
     }
 
     #[test]
