@@ -485,7 +485,10 @@ detectBtn.onclick = () => void startDetection();
 cancelBtn.onclick = () => void api.json("cancel_detection");
 
 async function refreshReview() {
-  review = await api.json<Review>("review").catch(() => null);
+  review = await api.json<Review>("review").catch((e) => {
+    say(`Review not loaded: ${message(e)}`, true);
+    return null;
+  });
   renderFindings();
   await refreshReport();
   for (const vp of Object.values(viewports)) vp.draw();
