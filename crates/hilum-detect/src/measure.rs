@@ -541,7 +541,7 @@ fn largest_slice_axes(voxels: &[[usize; 3]], spacing: [f64; 3]) -> (f64, f64, us
 /// centroid lies well away from where the measurement started, the nodule is
 /// measured again from the centroid, and that is kept if it is no larger and
 /// of the same kind: what leaked is then left out (a 22.9 mm nodule on the
-/// chest wall of the demo study, seeded 1.3 mm outside its edge: 30.6 mm,
+/// chest wall of the demo study, seeded 1.4 mm outside its edge: 30.6 mm,
 /// then 24.1 mm).
 pub fn measure(v: &Volume, centre: [f64; 3], radius_mm: f64) -> Option<(Measurement, [f64; 3])> {
     let first = measure_from(v, centre, radius_mm)?;
@@ -809,25 +809,11 @@ mod tests {
         // A 23 mm nodule sunk 4.5 mm into the chest wall (x ≤ −7 mm), a 2 mm
         // vessel touching its far side, and the blob filter's centre on that
         // rim, 11.5 mm from the nodule's centre, at a 6.9 mm scale.
-        let (n, s) = (112, 0.5);
-        let mut data = vec![-850i16; n * n * n];
-        for k in 0..n {
-            for j in 0..n {
-                for i in 0..n {
-                    let p = [i, j, k].map(|c| (c as f64 - 56.0) * s);
-                    let vessel = (p[0] - 11.5).powi(2) + p[2].powi(2) <= 1.0;
-                    if norm(p) <= 11.5 || p[0] <= -7.0 || vessel {
-                        data[i + n * (j + n * k)] = 40;
-                    }
-                }
-            }
-        }
-        let v = Volume {
-            dims: [n, n, n],
-            affine: Affine::axis_aligned([s; 3]),
-            data,
-        };
-        let rim = [56.0 + 11.5 / s, 56.0, 56.0];
+        let v = with(ball(11.5, 40, None), 40, |i, _, k| {
+            let (x, z) = ((i as f64 - 32.0) * 0.5, (k as f64 - 32.0) * 0.5);
+            x <= -7.0 || (x - 11.5).powi(2) + z * z <= 1.0
+        });
+        let rim = [32.0 + 11.5 / 0.5, 32.0, 32.0];
         let (first, _) = measure_from(&v, rim, 6.9).unwrap();
         assert!(
             first.mean_diameter_mm > 27.0,
@@ -835,7 +821,7 @@ mod tests {
         );
         let (m, centroid) = measure(&v, rim, 6.9).unwrap();
         assert!((m.mean_diameter_mm - 23.0).abs() < 1.5, "{m:?}");
-        let off_mm = norm(centroid.map(|c| (c - 56.0) * s));
+        let off_mm = norm(centroid.map(|c| (c - 32.0) * 0.5));
         assert!(off_mm < 1.0, "centroid {centroid:?}");
     }
 
