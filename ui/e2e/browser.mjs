@@ -36,6 +36,8 @@ const browser = await chromium.launch({
   args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
 });
 let failed = false;
+// Every request that failed or was refused, to say why if a step fails.
+const refused = [];
 try {
   const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
   const offsite = [];
@@ -44,6 +46,10 @@ try {
   });
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
+  page.on("requestfailed", (r) => refused.push(`${r.url()}: ${r.failure()?.errorText}`));
+  page.on("response", async (r) => {
+    if (r.status() >= 400) refused.push(`${r.url()}: ${r.status()} ${await r.text().catch(() => "")}`);
+  });
 
   await page.goto(base);
   step("first launch opens the demo study");
@@ -113,10 +119,14 @@ try {
 
   assert.deepEqual(offsite, [], "the UI made no requests beyond its own origin");
   assert.deepEqual(errors, [], "no script errors");
+  if (refused.length) step(`requests that failed or were refused (a reload aborts those in flight):\n${refused.join("\n")}`);
   step("passed");
 } catch (e) {
   failed = true;
   console.error(e);
+  console.error(`requests that failed or were refused:\n${refused.join("\n") || "none"}`);
+  const status = await browser.contexts()[0]?.pages()[0]?.textContent("#status").catch(() => null);
+  console.error(`status line: ${status}`);
   const pages = browser.contexts().flatMap((c) => c.pages());
   if (pages[0]) await pages[0].screenshot({ path: join(shots, "browser-failure.png") }).catch(() => {});
 } finally {

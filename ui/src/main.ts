@@ -116,9 +116,12 @@ function legend(): HTMLElement {
   );
 }
 
+/** When the status line last reported an error (performance.now()). */
+let lastErrorAt = -1;
 function say(text: string, error = false) {
   statusBar.textContent = text;
   statusBar.classList.toggle("error", error);
+  if (error) lastErrorAt = performance.now();
 }
 
 // ---- toolbar ------------------------------------------------------------
@@ -356,6 +359,8 @@ async function open(command: string, args?: unknown) {
       first.onRendered = null;
       const ms = performance.now() - t0;
       document.body.dataset.firstImageMs = ms.toFixed(0);
+      // An error since the study was chosen (its review, its report) stays on screen.
+      if (lastErrorAt >= t0) return;
       say(`Opened ${o.series.slices} slices in ${o.load_ms.toFixed(0)} ms; first image after ${ms.toFixed(0)} ms · rendering on ${o.renderer}` +
         (o.errors.length ? ` · ${o.errors.length} file(s) unreadable: ${o.errors[0]}` : "") +
         (o.warnings.length ? ` · ${o.warnings[0]}` : ""));
@@ -608,7 +613,10 @@ addBtn.onclick = async () => {
 // ---- report --------------------------------------------------------------
 let reportTimer: number | undefined;
 async function refreshReport() {
-  const r = await api.json<ReportView>("report").catch(() => null);
+  const r = await api.json<ReportView>("report").catch((e) => {
+    say(`Report not loaded: ${message(e)}`, true);
+    return null;
+  });
   if (!r) return;
   if (document.activeElement !== reportBox) reportBox.value = r.text;
   reportMeta.textContent = `Lung-RADS ${r.lung_rads} · ${r.management} · ${r.accepted} accepted finding(s)${r.edited ? " · edited by reader" : ""}`;

@@ -1,14 +1,19 @@
 //! `hilum serve`: the UI built for the browser (`ui/dist`) and the app's
 //! commands over HTTP on the loopback interface — what the browser tests drive,
 //! with the real pipeline behind it. Never listens beyond 127.0.0.1.
+//!
+//! One task per connection (hyper on tokio); each command runs on tokio's
+//! blocking pool, because the app's calls render, read files and wait on locks.
 
 use crate::Outcome;
 use hilum_app::api::{call, Reply};
 use hilum_app::App;
 use hilum_phantom::PhantomSpec;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Method, Request, Response, StatusCode};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
-use tiny_http::{Header, Method, Request, Response, Server};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -26,8 +31,22 @@ pub struct Args {
     demo: String,
 }
 
-fn header(name: &str, value: &str) -> Header {
-    Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("valid header")
+type HttpReply = Response<Full<Bytes>>;
+
+fn reply(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> HttpReply {
+    let mut r = Response::new(Full::new(body.into()));
+    *r.status_mut() = status;
+    let headers = r.headers_mut();
+    headers.insert(
+        "Content-Type",
+        content_type.parse().expect("a valid header value"),
+    );
+    headers.insert("Cache-Control", "no-store".parse().expect("valid"));
+    r
+}
+
+fn text(status: StatusCode, message: impl Into<String>) -> HttpReply {
+    reply(status, "text/plain; charset=utf-8", message.into())
 }
 
 fn content_type(path: &Path) -> &'static str {
@@ -42,43 +61,54 @@ fn content_type(path: &Path) -> &'static str {
     }
 }
 
-fn static_file(ui: &Path, url: &str) -> Response<std::io::Cursor<Vec<u8>>> {
-    let rel = url.split('?').next().unwrap_or("/").trim_start_matches('/');
-    let rel = if rel.is_empty() { "index.html" } else { rel };
-    let rel = Path::new(rel);
+fn static_file(ui: &Path, url_path: &str) -> HttpReply {
+    let rel = url_path.trim_start_matches('/');
+    let rel = Path::new(if rel.is_empty() { "index.html" } else { rel });
     if rel.components().any(|c| !matches!(c, Component::Normal(_))) {
-        return Response::from_string("bad path").with_status_code(400);
+        return text(StatusCode::BAD_REQUEST, "bad path");
     }
     let path = ui.join(rel);
     match std::fs::read(&path) {
-        Ok(bytes) => Response::from_data(bytes)
-            .with_header(header("Content-Type", content_type(&path)))
-            .with_header(header("Cache-Control", "no-store")),
-        Err(_) => Response::from_string("not found").with_status_code(404),
+        Ok(bytes) => reply(StatusCode::OK, content_type(&path), bytes),
+        Err(_) => text(StatusCode::NOT_FOUND, "not found"),
     }
 }
 
-fn api(app: &App, command: &str, req: &mut Request) -> Response<std::io::Cursor<Vec<u8>>> {
-    let mut body = String::new();
-    if let Err(e) = req.as_reader().read_to_string(&mut body) {
-        return Response::from_string(e.to_string()).with_status_code(400);
-    }
-    let args = if body.trim().is_empty() {
+fn api(app: &App, command: &str, body: &[u8]) -> HttpReply {
+    let args = if body.iter().all(u8::is_ascii_whitespace) {
         serde_json::Value::Null
     } else {
-        match serde_json::from_str(&body) {
+        match serde_json::from_slice(body) {
             Ok(v) => v,
-            Err(e) => return Response::from_string(e.to_string()).with_status_code(400),
+            Err(e) => return text(StatusCode::BAD_REQUEST, e.to_string()),
         }
     };
     match call(app, command, args) {
-        Ok(Reply::Json(v)) => Response::from_data(v.to_string().into_bytes())
-            .with_header(header("Content-Type", "application/json")),
-        Ok(Reply::Bytes(b)) => {
-            Response::from_data(b).with_header(header("Content-Type", "application/octet-stream"))
-        }
-        Err(e) => Response::from_string(e).with_status_code(422),
+        Ok(Reply::Json(v)) => reply(StatusCode::OK, "application/json", v.to_string()),
+        Ok(Reply::Bytes(b)) => reply(StatusCode::OK, "application/octet-stream", b),
+        Err(e) => text(StatusCode::UNPROCESSABLE_ENTITY, e),
     }
+}
+
+async fn handle(app: Arc<App>, ui: Arc<PathBuf>, req: Request<Incoming>) -> HttpReply {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let command = path.strip_prefix("/api/").map(str::to_string);
+    let body = match req.into_body().collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => return text(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    let answer = tokio::task::spawn_blocking(move || match (method, command) {
+        (Method::POST, Some(command)) => api(&app, &command, &body),
+        (Method::GET, None) => static_file(&ui, &path),
+        _ => text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
+    });
+    answer.await.unwrap_or_else(|e| {
+        text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the command failed: {e}"),
+        )
+    })
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
@@ -101,25 +131,28 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         other => anyhow::bail!("--demo {other}: expected standard or small"),
     });
     app.warm_up();
-    let server = Server::http(("127.0.0.1", args.port)).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let addr = server.server_addr().to_ip().expect("an IP listener");
-    println!("http://{addr}/");
-    eprintln!("Serving the Hilum UI on loopback only. Decision support, not diagnosis.");
-    let workers = 4;
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| {
-                for mut req in server.incoming_requests() {
-                    let url = req.url().to_string();
-                    let resp = match (req.method(), url.strip_prefix("/api/")) {
-                        (Method::Post, Some(command)) => api(&app, command, &mut req),
-                        (Method::Get, None) => static_file(&args.ui, &url),
-                        _ => Response::from_string("method not allowed").with_status_code(405),
-                    };
-                    let _ = req.respond(resp);
-                }
+    let ui = Arc::new(args.ui);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_io()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;
+        println!("http://{}/", listener.local_addr()?);
+        eprintln!("Serving the Hilum UI on loopback only. Decision support, not diagnosis.");
+        loop {
+            let (stream, _) = listener.accept().await?;
+            let (app, ui) = (app.clone(), ui.clone());
+            let service = hyper::service::service_fn(move |req| {
+                let (app, ui) = (app.clone(), ui.clone());
+                async move { Ok::<_, std::convert::Infallible>(handle(app, ui, req).await) }
+            });
+            tokio::spawn(async move {
+                let io = hyper_util::rt::TokioIo::new(stream);
+                // A browser closing a connection mid-request is not the server's error.
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(io, service)
+                    .await;
             });
         }
-    });
-    Ok(Outcome::Ok)
+    })
 }
