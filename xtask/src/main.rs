@@ -193,24 +193,42 @@ fn test() -> Result<()> {
     Ok(())
 }
 
-/// Trains the classifier on phantoms, then fits the rescorer on its logits
-/// (other seeds), and writes both to models/detector/.
+/// The classifier's networks, each with its phantom seeds and recipe: two
+/// networks trained apart, whose mean logit averages out what each alone
+/// gets wrong (models/detector/MODEL_CARD.md).
+const CLASSIFIER_MEMBERS: [(&str, &[&str]); 2] = [
+    ("nodule_net", &["--seeds", "1000..1032"]),
+    ("nodule_net-2", &["--seeds", "1000..1048", "--truth-shifts"]),
+];
+
+/// Trains the classifier's networks on phantoms, then fits the rescorer on
+/// their mean logit (other seeds), and writes all to models/detector/.
+/// Extra arguments go to each `hilum train` (not `--seeds`: each has its own).
 fn train_detector(extra: &[&str]) -> Result<()> {
     setup::system_packages()?;
     let hilum = build_hilum()?;
     let out = root().join("models/detector");
-    run(
-        "training the nodule classifier on phantoms (seeds 1000..1032 unless given)",
-        Command::new(&hilum)
-            .args(["train", "--out"])
-            .arg(&out)
-            .args(extra),
-    )?;
+    let mut fit = Command::new(&hilum);
+    fit.arg("fit-rescorer");
+    for (name, recipe) in CLASSIFIER_MEMBERS {
+        run(
+            &format!(
+                "training the classifier's network {name} on phantoms ({})",
+                recipe.join(" ")
+            ),
+            Command::new(&hilum)
+                .args(["train", "--out"])
+                .arg(&out)
+                .args(["--name", name])
+                .args(recipe)
+                .args(extra),
+        )?;
+        fit.arg("--weights")
+            .arg(out.join(format!("{name}.safetensors")));
+    }
     run(
         "fitting the rescorer on the new classifier's findings (seeds 2000..2032)",
-        Command::new(&hilum)
-            .args(["fit-rescorer", "--weights"])
-            .arg(out.join("nodule_net.safetensors")),
+        &mut fit,
     )
 }
 

@@ -71,6 +71,8 @@ struct NoduleOutcome {
     nearest_candidate_mm: Option<f64>,
     /// Highest confidence among findings within the nodule's radius.
     confidence: Option<f64>,
+    /// That finding's classifier logit (before rescoring).
+    cnn_logit: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -78,6 +80,7 @@ struct FalsePositive {
     seed: u64,
     center_lps_mm: [f64; 3],
     confidence: f64,
+    cnn_logit: f64,
     mean_diameter_mm: f64,
     kind: NoduleKind,
     /// Distance to the nearest truth nodule's surface, mm.
@@ -183,6 +186,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                     .map(|c| dist(*c, n.center_lps_mm))
                     .min_by(f64::total_cmp),
                 confidence: hit.map(|f| f.confidence),
+                cnn_logit: hit.map(|f| f.cnn_logit),
             });
             if let Some(f) = hit {
                 rep.measured.push(MeasuredNodule {
@@ -217,6 +221,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                     seed,
                     center_lps_mm: f.center_lps_mm,
                     confidence: f.confidence,
+                    cnn_logit: f.cnn_logit,
                     mean_diameter_mm: f.measurement.mean_diameter_mm,
                     kind: f.measurement.kind,
                     nearest_nodule_surface_mm: nearest,

@@ -7,6 +7,7 @@
 use crate::eval::COUNTED_MM;
 use crate::Outcome;
 use hilum_core::geometry::{norm, sub};
+use hilum_detect::model::Classifier;
 use hilum_detect::rescore::{features, Features, Rescorer, FEATURES};
 use hilum_detect::weights::{self, Detector};
 use hilum_detect::{detect, DetectOptions, MEASURE_FLOOR};
@@ -16,9 +17,11 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The classifier's weights; the rescorer is written beside them.
+    /// The classifier's networks, all in one folder (give it once for each;
+    /// the committed one when not given): the rescorer is fitted on their
+    /// mean logit and written beside them, naming them.
     #[arg(long)]
-    weights: Option<PathBuf>,
+    weights: Vec<PathBuf>,
     /// Phantom seeds, FIRST..END (end exclusive): not the classifier's
     /// training seeds (its logits there are overconfident) and below 5000.
     #[arg(long, default_value = "2000..2032", value_parser = crate::train::parse_range)]
@@ -41,13 +44,32 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             crate::train::HELD_OUT_SEEDS_FROM
         );
     }
-    let path = args.weights.clone().unwrap_or_else(weights::default_path);
+    let paths = if args.weights.is_empty() {
+        vec![weights::default_path()]
+    } else {
+        args.weights.clone()
+    };
+    let path = paths[0].clone();
+    if paths.iter().any(|p| p.parent() != path.parent()) {
+        anyhow::bail!(
+            "the classifier's networks must lie in one folder (the rescorer names them beside it)"
+        );
+    }
     let device = hilum_gpu::choose().map_err(|e| anyhow::anyhow!(e))?;
-    let net = weights::load_net(&path, &device.device).map_err(|e| anyhow::anyhow!(e))?;
+    let nets = paths
+        .iter()
+        .map(|p| weights::load_net(p, &device.device))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!(e))?;
     let detector = Detector {
-        net,
+        classifier: Classifier::new(nets),
         rescorer: Rescorer::cnn_only(),
     };
+    let members: Vec<String> = paths
+        .iter()
+        .map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect::<Option<_>>()
+        .ok_or_else(|| anyhow::anyhow!("--weights must name files"))?;
     eprintln!("fitting the rescorer on {}", device.label);
     let options = DetectOptions {
         min_confidence: MEASURE_FLOOR,
@@ -81,10 +103,10 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 center_lps_mm: f.center_lps_mm,
                 confidence: f.confidence,
             };
-            let label = match classify(&truth, &detection, 0) {
-                Scored::Hit(_) => true,
+            let (label, nodule) = match classify(&truth, &detection, 0) {
+                Scored::Hit(i) => (true, Some(i)),
                 Scored::Ignored => continue,
-                Scored::FalsePositive => false,
+                Scored::FalsePositive => (false, None),
             };
             if label {
                 positives += 1;
@@ -98,7 +120,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             if args.examples.is_some() {
                 let m = &f.measurement;
                 let line = serde_json::json!({
-                    "seed": seed, "label": label, "cnn_logit": f.cnn_logit,
+                    "seed": seed, "label": label, "nodule": nodule, "cnn_logit": f.cnn_logit,
                     "long_axis_mm": m.long_axis_mm, "short_axis_mm": m.short_axis_mm,
                     "mean_diameter_mm": m.mean_diameter_mm, "volume_mm3": m.volume_mm3,
                     "kind": m.kind, "solid_diameter_mm": m.solid_diameter_mm, "mean_hu": m.mean_hu,
@@ -108,14 +130,22 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 dump += &(line.to_string() + "\n");
             }
         }
-        eprintln!("seed {seed}: {positives} findings on nodules, {negatives} elsewhere");
+        eprintln!(
+            "seed {seed}: {positives} findings on nodules, {negatives} elsewhere; {} nodules ≥ {COUNTED_MM} mm",
+            truth.nodules.len()
+        );
     }
     let mut rescorer = Rescorer::fit(&examples, args.l2).map_err(|e| anyhow::anyhow!(e))?;
+    // One network is the one the rescorer is loaded beside: not named, so the
+    // pair can be copied under another name.
+    if members.len() > 1 {
+        rescorer.members = members.clone();
+    }
     let positives = examples.iter().filter(|e| e.1).count();
     rescorer.fit = serde_json::json!({
         "command": std::env::args().collect::<Vec<_>>().join(" "),
         "device": device.label,
-        "weights": path.file_name().map(|n| n.to_string_lossy().into_owned()),
+        "weights": members,
         "seeds": format!("{}..{}", args.seeds.start, args.seeds.end),
         "phantom": args.phantom.record(),
         "examples": examples.len(),

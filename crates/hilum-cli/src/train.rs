@@ -12,9 +12,14 @@ pub const HELD_OUT_SEEDS_FROM: u64 = 5000;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Folder for nodule_net.safetensors and training.json.
+    /// Folder for the weights (NAME.safetensors) and the run's record
+    /// (NAME.training.json).
     #[arg(long)]
     out: PathBuf,
+    /// The network's name: another member of the classifier trains beside
+    /// the first under its own (`cargo xtask train detector` trains two).
+    #[arg(long, default_value = "nodule_net")]
+    name: String,
     /// Phantom seeds, FIRST..END (end exclusive). Evaluation uses seeds ≥ 5000.
     #[arg(long, default_value = "1000..1032", value_parser = parse_range)]
     seeds: std::ops::Range<u64>,
@@ -31,10 +36,14 @@ pub struct Args {
     /// weaker look-alikes it meets when the candidate budget is raised.
     #[arg(long, default_value_t = 2 * hilum_detect::MAX_CANDIDATES)]
     candidates: usize,
-    /// Fine-tune: start from these weights (their training.json, if beside
-    /// them, is kept in the new record) instead of a random initialisation.
+    /// Fine-tune: start from these weights (their record, if beside them, is
+    /// kept in the new one) instead of a random initialisation.
     #[arg(long)]
     init: Option<PathBuf>,
+    /// Cut each truth nodule at its centre and at its six neighbours one voxel
+    /// away, so that small nodules weigh as much as large ones.
+    #[arg(long)]
+    truth_shifts: bool,
 }
 
 /// The phantoms a model is trained and evaluated on: one definition, so that
@@ -112,10 +121,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         learning_rate: args.lr,
         sample_seed: 17,
         init: args.init.clone(),
+        truth_shifts: args.truth_shifts,
     };
     // Read before training: `--out` may be the folder `--init` comes from.
     let init_record = args.init.as_ref().map(|path| {
-        let beside = path.with_file_name("training.json");
+        let beside = weights::training_record_path(path);
         let record = std::fs::read_to_string(&beside)
             .ok()
             .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok());
@@ -123,20 +133,21 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     });
     let (model, report) = train(&config, &device.device, &|line| eprintln!("{line}"))
         .map_err(|e| anyhow::anyhow!(e))?;
-    let path = args.out.join("nodule_net.safetensors");
+    let path = args.out.join(format!("{}.safetensors", args.name));
     weights::save(&model, &path).map_err(|e| anyhow::anyhow!(e))?;
     let record = serde_json::json!({
         "command": std::env::args().collect::<Vec<_>>().join(" "),
         "device": device.label,
         "seeds": format!("{}..{}", args.seeds.start, args.seeds.end),
         "phantom": args.phantom.record(),
-        "hyper_parameters": { "candidates_per_scan": args.candidates, "learning_rate_schedule": hilum_detect::train::LEARNING_RATE_SCHEDULE, "steps": args.steps, "batch": args.batch, "learning_rate": args.lr, "optimizer": "Adam", "loss": "binary cross-entropy on logits", "patch": hilum_detect::model::PATCH, "iso_mm": hilum_detect::ISO_MM },
+        "hyper_parameters": { "candidates_per_scan": args.candidates, "learning_rate_schedule": hilum_detect::train::LEARNING_RATE_SCHEDULE, "steps": args.steps, "batch": args.batch, "learning_rate": args.lr, "optimizer": "Adam", "loss": "binary cross-entropy on logits", "patch": hilum_detect::model::PATCH, "iso_mm": hilum_detect::ISO_MM, "truth_positives_at_voxel_shifts": if args.truth_shifts { &hilum_detect::train::TRUTH_SHIFTS[..] } else { &hilum_detect::train::TRUTH_SHIFTS[..1] } },
         "report": report,
         "init": init_record,
     });
-    let tmp = args.out.join("training.json.partial");
+    let record_path = weights::training_record_path(&path);
+    let tmp = record_path.with_extension("partial");
     std::fs::write(&tmp, serde_json::to_string_pretty(&record)? + "\n")?;
-    std::fs::rename(&tmp, args.out.join("training.json"))?;
+    std::fs::rename(&tmp, &record_path)?;
     println!("{}", serde_json::to_string_pretty(&record)?);
     Ok(Outcome::Ok)
 }

@@ -34,12 +34,13 @@ fn train(out: &Path, extra: &[&str]) -> Output {
         .unwrap()
 }
 
-fn record(dir: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("training.json")).unwrap()).unwrap()
+fn record(weights: &Path) -> Value {
+    let path = hilum_detect::weights::training_record_path(weights);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 #[test]
-fn trains_then_fine_tunes_from_its_own_weights() {
+fn trains_then_fine_tunes_from_its_own_weights_under_another_name() {
     let dir = tempfile::tempdir().unwrap();
     let first = dir.path().join("first");
     let out = train(&first, &[]);
@@ -50,20 +51,40 @@ fn trains_then_fine_tunes_from_its_own_weights() {
     );
     let weights = first.join("nodule_net.safetensors");
     assert!(weights.is_file());
-    let r = record(&first);
+    let r = record(&weights);
     assert_eq!(r["report"]["steps"], 2);
     assert!(r["report"]["positives"].as_u64().unwrap() > 0);
     assert!(r["report"]["negatives"].as_u64().unwrap() > 0);
     assert!(r["init"].is_null());
 
-    let second = dir.path().join("second");
-    let out = train(&second, &["--init", weights.to_str().unwrap()]);
+    // A second network beside the first, under its own name, with each
+    // truth nodule cut at its six neighbours too.
+    let out = train(
+        &first,
+        &[
+            "--init",
+            weights.to_str().unwrap(),
+            "--name",
+            "tuned",
+            "--truth-shifts",
+        ],
+    );
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let r = record(&second);
+    let tuned = first.join("tuned.safetensors");
+    assert!(tuned.is_file());
+    let r = record(&tuned);
+    let positives = |r: &Value| r["report"]["positives"].as_u64().unwrap();
+    assert!(positives(&r) > positives(&record(&weights)), "{r}");
+    assert_eq!(
+        r["hyper_parameters"]["truth_positives_at_voxel_shifts"]
+            .as_array()
+            .map(Vec::len),
+        Some(7)
+    );
     assert_eq!(r["init"]["weights"], weights.display().to_string());
     // The record of the weights it started from travels with it.
     assert_eq!(r["init"]["training"]["report"]["steps"], 2);
@@ -78,14 +99,16 @@ fn a_missing_init_is_named_before_any_phantom_is_made() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("no-such-weights.safetensors"), "{stderr}");
     assert!(!stderr.contains("phantom 1/1"), "{stderr}");
-    assert!(!dir.path().join("training.json").exists());
+    assert!(!dir.path().join("nodule_net.training.json").exists());
 }
 
-fn fit_rescorer(weights: &Path, seeds: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hilum"))
-        .env("HILUM_DEVICE", "cpu")
-        .args(["fit-rescorer", "--weights"])
-        .arg(weights)
+fn fit_rescorer(weights: &[&Path], seeds: &str) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hilum"));
+    command.env("HILUM_DEVICE", "cpu").arg("fit-rescorer");
+    for w in weights {
+        command.arg("--weights").arg(w);
+    }
+    command
         .args([
             "--seeds",
             seeds,
@@ -100,13 +123,14 @@ fn fit_rescorer(weights: &Path, seeds: &str) -> Output {
 }
 
 #[test]
-fn fits_a_rescorer_beside_the_weights_it_rescores() {
+fn fits_a_rescorer_beside_the_networks_it_rescores() {
     let dir = tempfile::tempdir().unwrap();
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/detector");
     let weights = dir.path().join("nodule_net.safetensors");
-    let committed =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/detector/nodule_net.safetensors");
-    std::fs::copy(committed, &weights).unwrap();
-    let out = fit_rescorer(&weights, "2000..2003");
+    let second = dir.path().join("nodule_net-2.safetensors");
+    std::fs::copy(committed.join("nodule_net.safetensors"), &weights).unwrap();
+    std::fs::copy(committed.join("nodule_net-2.safetensors"), &second).unwrap();
+    let out = fit_rescorer(&[&weights, &second], "2000..2003");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let text = std::fs::read_to_string(dir.path().join("rescore.json")).unwrap();
@@ -118,15 +142,39 @@ fn fits_a_rescorer_beside_the_weights_it_rescores() {
         r.fit["examples"].as_u64() > r.fit["positives"].as_u64(),
         "{stderr}"
     );
-    // The classifier with the new rescorer loads as a detector.
+    assert_eq!(
+        r.members,
+        ["nodule_net.safetensors", "nodule_net-2.safetensors"]
+    );
+    // The networks with the new rescorer load as a detector, both of them.
     let device = hilum_gpu::cpu_backend();
-    hilum_detect::weights::load(&weights, &device.device).expect("loads together");
+    let detector = hilum_detect::weights::load(&weights, &device.device).expect("loads together");
+    assert_eq!(detector.classifier.members(), 2);
+    // A rescorer naming no network reads the one it lies beside.
+    let alone = hilum_detect::rescore::Rescorer {
+        members: Vec::new(),
+        ..r
+    };
+    hilum_detect::weights::save_rescorer(&alone, &weights).unwrap();
+    let detector = hilum_detect::weights::load(&weights, &device.device).expect("loads alone");
+    assert_eq!(detector.classifier.members(), 1);
+    // A named network that is missing is named.
+    std::fs::remove_file(&second).unwrap();
+    let named = hilum_detect::rescore::Rescorer {
+        members: vec!["nodule_net-2.safetensors".into()],
+        ..alone
+    };
+    hilum_detect::weights::save_rescorer(&named, &weights).unwrap();
+    let error = hilum_detect::weights::load(&weights, &device.device)
+        .err()
+        .expect("refused");
+    assert!(error.contains("nodule_net-2.safetensors"), "{error}");
 }
 
 #[test]
 fn the_rescorer_refuses_held_out_seeds() {
     let dir = tempfile::tempdir().unwrap();
-    let out = fit_rescorer(&dir.path().join("nodule_net.safetensors"), "4990..5001");
+    let out = fit_rescorer(&[&dir.path().join("nodule_net.safetensors")], "4990..5001");
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("held out"), "{stderr}");

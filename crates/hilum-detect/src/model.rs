@@ -102,6 +102,49 @@ impl NoduleNet {
     }
 }
 
+/// The candidate classifier: one or more [`NoduleNet`]s trained apart (on
+/// other phantoms, from other initialisations), scored by their mean logit.
+/// Each network alone ranks some look-alikes above small nodules in its own
+/// way; the mean ranks them more steadily (`models/detector/MODEL_CARD.md`).
+pub struct Classifier {
+    members: Vec<NoduleNet>,
+}
+
+impl Classifier {
+    /// Panics without a member: a classifier of none scores nothing.
+    pub fn new(members: Vec<NoduleNet>) -> Self {
+        assert!(!members.is_empty(), "a classifier needs a network");
+        Self { members }
+    }
+
+    pub fn members(&self) -> usize {
+        self.members.len()
+    }
+
+    /// The members' mean logit, one per patch.
+    pub fn logits(&self, x: Tensor<5>) -> Tensor<1> {
+        self.mean(|net| net.logits(x.clone()))
+    }
+
+    /// The members' mean of [`NoduleNet::mirror_logit_sum`].
+    pub fn mirror_logit_sum(&self, x: Tensor<5>) -> Tensor<1> {
+        self.mean(|net| net.mirror_logit_sum(x.clone()))
+    }
+
+    fn mean(&self, score: impl Fn(&NoduleNet) -> Tensor<1>) -> Tensor<1> {
+        let sum = self
+            .members
+            .iter()
+            .map(score)
+            .reduce(|a, b| a + b)
+            .expect("at least one member");
+        match self.members.len() {
+            1 => sum,
+            n => sum.div_scalar(n as f32),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,5 +177,28 @@ mod tests {
         let one: Vec<f32> = net.logits(x.clone()).into_data().try_to_vec().unwrap();
         let other: Vec<f32> = net.logits(x.flip([2])).into_data().try_to_vec().unwrap();
         assert_ne!(one, other);
+    }
+
+    #[test]
+    fn a_classifier_scores_the_mean_of_its_members_logits() {
+        let device = hilum_gpu::cpu_backend().device;
+        let (a, b) = (NoduleNet::new(&device), NoduleNet::new(&device));
+        let x: Tensor<5> = Tensor::random(
+            [3, 1, PATCH, PATCH, PATCH],
+            Distribution::Uniform(0.0, 1.3),
+            &device,
+        );
+        let logits = |t: Tensor<1>| -> Vec<f32> { t.into_data().try_to_vec().unwrap() };
+        let (la, lb) = (logits(a.logits(x.clone())), logits(b.logits(x.clone())));
+        assert_ne!(la, lb, "two initialisations differ");
+        let alone = Classifier::new(vec![a.clone()]);
+        assert_eq!(logits(alone.logits(x.clone())), la);
+        let both = Classifier::new(vec![a, b]);
+        for ((m, a), b) in logits(both.logits(x)).iter().zip(&la).zip(&lb) {
+            assert!(
+                (m - (a + b) / 2.0).abs() < 1e-5 * (1.0 + m.abs()),
+                "{m} vs {a}, {b}"
+            );
+        }
     }
 }

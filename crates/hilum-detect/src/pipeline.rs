@@ -174,7 +174,7 @@ pub fn detect_observed(
         let done = logits.len() as f64 / candidates.len().max(1) as f64;
         step("scoring candidates", 0.5 + 0.35 * done)?;
         let centres: Vec<[usize; 3]> = chunk.iter().map(|c| c.zyx).collect();
-        let l = detector.net.logits(cut_patches(&padded, &centres));
+        let l = detector.classifier.logits(cut_patches(&padded, &centres));
         logits.extend(l.into_data().try_to_vec::<f32>().expect("f32"));
     }
     // A second look at the most confident: the mean logit over the patch's
@@ -187,7 +187,7 @@ pub fn detect_observed(
     for chunk in order.chunks(batch) {
         let centres: Vec<[usize; 3]> = chunk.iter().map(|&i| candidates[i].zyx).collect();
         let others = detector
-            .net
+            .classifier
             .mirror_logit_sum(cut_patches(&padded, &centres));
         let others: Vec<f32> = others.into_data().try_to_vec().expect("f32");
         for (&i, sum) in chunk.iter().zip(others) {

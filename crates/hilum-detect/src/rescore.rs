@@ -58,6 +58,10 @@ pub struct Rescorer {
     pub scale: Vec<f64>,
     pub weights: Vec<f64>,
     pub bias: f64,
+    /// The classifier's networks (files beside this one) whose mean logit
+    /// this was fitted on; none: the one it was loaded beside.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
     /// How it was fitted (command, seeds, examples): the record, not read back.
     #[serde(default)]
     pub fit: serde_json::Value,
@@ -78,6 +82,7 @@ impl Rescorer {
             scale: vec![1.0; n],
             weights,
             bias: 0.0,
+            members: Vec::new(),
             fit: serde_json::Value::Null,
         }
     }
@@ -182,6 +187,7 @@ impl Rescorer {
             scale,
             weights: w[..n].to_vec(),
             bias: w[n],
+            members: Vec::new(),
             fit: serde_json::Value::Null,
         })
     }

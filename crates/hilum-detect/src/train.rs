@@ -33,7 +33,23 @@ pub struct TrainConfig {
     pub sample_seed: u64,
     /// Weights to start from (fine-tuning) instead of a random initialisation.
     pub init: Option<std::path::PathBuf>,
+    /// Each truth nodule also cut one voxel off its centre along each axis
+    /// ([`TRUTH_SHIFTS`]): seven positives a nodule, so small nodules (a
+    /// candidate or two each) weigh as much as large ones (dozens).
+    pub truth_shifts: bool,
 }
+
+/// Where a truth nodule's patches are cut with [`TrainConfig::truth_shifts`]:
+/// its centre and its six neighbours (iso voxels).
+pub const TRUTH_SHIFTS: [[isize; 3]; 7] = [
+    [0, 0, 0],
+    [-1, 0, 0],
+    [1, 0, 0],
+    [0, -1, 0],
+    [0, 1, 0],
+    [0, 0, -1],
+    [0, 0, 1],
+];
 
 #[derive(Clone, Debug, Serialize)]
 pub struct TrainReport {
@@ -93,11 +109,19 @@ fn collect(config: &TrainConfig, seed: u64, device: &Device, into: &mut Examples
         }
     }
     let dims = iso.dims();
+    let shifts = if config.truth_shifts {
+        &TRUTH_SHIFTS[..]
+    } else {
+        &TRUTH_SHIFTS[..1]
+    };
     for (t, _) in &truth {
         if let Some(v) = iso.affine.lps_to_voxel(*t) {
-            let zyx = [v[2], v[1], v[0]].map(|c| c.round().max(0.0) as usize);
-            if (0..3).all(|a| zyx[a] < dims[a]) {
-                pos.push(zyx);
+            let centre = [v[2], v[1], v[0]].map(|c| c.round() as isize);
+            for shift in shifts {
+                let zyx: [isize; 3] = std::array::from_fn(|a| centre[a] + shift[a]);
+                if (0..3).all(|a| zyx[a] >= 0 && (zyx[a] as usize) < dims[a]) {
+                    pos.push(zyx.map(|c| c as usize));
+                }
             }
         }
     }

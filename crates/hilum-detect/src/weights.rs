@@ -1,8 +1,8 @@
-//! The detector's trained parts on disk: the classifier's weights
+//! The detector's trained parts on disk: the classifier's networks
 //! (safetensors, through burn-store) and, beside them, the rescorer fitted
-//! on that classifier's logits (`rescore.json`).
+//! on their mean logit (`rescore.json`, which names the networks).
 
-use crate::model::NoduleNet;
+use crate::model::{Classifier, NoduleNet};
 use crate::rescore::Rescorer;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::Device;
@@ -21,7 +21,7 @@ pub fn default_path() -> PathBuf {
 /// The trained parts, loaded together: the rescorer reads this classifier's
 /// logits and is refitted whenever the classifier is retrained.
 pub struct Detector {
-    pub net: NoduleNet,
+    pub classifier: Classifier,
     pub rescorer: Rescorer,
 }
 
@@ -29,10 +29,16 @@ impl Detector {
     /// Untrained weights and no rescoring (tests of the plumbing).
     pub fn untrained(device: &Device) -> Self {
         Self {
-            net: NoduleNet::new(device),
+            classifier: Classifier::new(vec![NoduleNet::new(device)]),
             rescorer: Rescorer::cnn_only(),
         }
     }
+}
+
+/// The record of the run that trained the network at `weights`
+/// (`nodule_net.safetensors` → `nodule_net.training.json`).
+pub fn training_record_path(weights: &Path) -> PathBuf {
+    weights.with_extension("training.json")
 }
 
 /// The rescorer's file beside the classifier's weights.
@@ -40,9 +46,9 @@ pub fn rescorer_path(weights: &Path) -> PathBuf {
     weights.with_file_name("rescore.json")
 }
 
-/// The classifier at `path` and the rescorer beside it.
+/// The rescorer beside `path` and the classifier it was fitted on: the
+/// networks its `members` name, beside it (the one at `path` when it names none).
 pub fn load(path: &Path, device: &Device) -> Result<Detector, String> {
-    let net = load_net(path, device)?;
     let rescorer_file = rescorer_path(path);
     let text = std::fs::read_to_string(&rescorer_file).map_err(|e| {
         format!(
@@ -52,7 +58,19 @@ pub fn load(path: &Path, device: &Device) -> Result<Detector, String> {
     })?;
     let rescorer = Rescorer::from_json(&text)
         .map_err(|e| format!("{}: cannot load the rescorer: {e}", rescorer_file.display()))?;
-    Ok(Detector { net, rescorer })
+    let members = if rescorer.members.is_empty() {
+        vec![load_net(path, device)?]
+    } else {
+        rescorer
+            .members
+            .iter()
+            .map(|name| load_net(&path.with_file_name(name), device))
+            .collect::<Result<_, _>>()?
+    };
+    Ok(Detector {
+        classifier: Classifier::new(members),
+        rescorer,
+    })
 }
 
 /// The classifier alone.
