@@ -125,10 +125,11 @@ try {
   failed = true;
   console.error(e);
   console.error(`requests that failed or were refused:\n${refused.join("\n") || "none"}`);
-  const status = await browser.contexts()[0]?.pages()[0]?.textContent("#status").catch(() => null);
-  console.error(`status line: ${status}`);
-  const pages = browser.contexts().flatMap((c) => c.pages());
-  if (pages[0]) await pages[0].screenshot({ path: join(shots, "browser-failure.png") }).catch(() => {});
+  const page = browser.contexts().flatMap((c) => c.pages())[0];
+  if (page) {
+    console.error(`status line: ${await page.textContent("#status").catch(() => null)}`);
+    await page.screenshot({ path: join(shots, "browser-failure.png") }).catch(() => {});
+  }
 } finally {
   await browser.close();
   server.kill();
