@@ -149,7 +149,7 @@ fn fits_a_rescorer_beside_the_networks_it_rescores() {
     // The networks with the new rescorer load as a detector, both of them.
     let device = hilum_gpu::cpu_backend();
     let detector = hilum_detect::weights::load(&weights, &device.device).expect("loads together");
-    assert_eq!(detector.classifier.members(), 2);
+    assert_eq!(detector.classifier.member_count(), 2);
     // A rescorer naming no network reads the one it lies beside.
     let alone = hilum_detect::rescore::Rescorer {
         members: Vec::new(),
@@ -157,7 +157,7 @@ fn fits_a_rescorer_beside_the_networks_it_rescores() {
     };
     hilum_detect::weights::save_rescorer(&alone, &weights).unwrap();
     let detector = hilum_detect::weights::load(&weights, &device.device).expect("loads alone");
-    assert_eq!(detector.classifier.members(), 1);
+    assert_eq!(detector.classifier.member_count(), 1);
     // A named network that is missing is named.
     std::fs::remove_file(&second).unwrap();
     let named = hilum_detect::rescore::Rescorer {

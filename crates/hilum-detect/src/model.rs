@@ -117,7 +117,7 @@ impl Classifier {
         Self { members }
     }
 
-    pub fn members(&self) -> usize {
+    pub fn member_count(&self) -> usize {
         self.members.len()
     }
 
@@ -138,10 +138,7 @@ impl Classifier {
             .map(score)
             .reduce(|a, b| a + b)
             .expect("at least one member");
-        match self.members.len() {
-            1 => sum,
-            n => sum.div_scalar(n as f32),
-        }
+        sum.div_scalar(self.members.len() as f32)
     }
 }
 
