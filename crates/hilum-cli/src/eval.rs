@@ -25,8 +25,9 @@ pub struct Args {
     /// Write the full report as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
-    /// Candidates kept per scan (the detector's default unless given), to see
-    /// how recall grows with the candidate budget.
+    /// Candidates kept per scan, on the phantoms and LIDC alike (the
+    /// detector's default unless given), to see how recall grows with the
+    /// candidate budget.
     #[arg(long)]
     max_candidates: Option<usize>,
     /// Candidates scored a second time from all eight mirror images (the
@@ -305,7 +306,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
 
     let mut lidc_report = serde_json::Value::Null;
     if let Some(path) = &args.lidc {
-        lidc_report = lidc(path, &device, &model)?;
+        lidc_report = lidc(path, &device, &model, &every)?;
     }
     if let Some(out) = &args.json {
         let all = serde_json::json!({ "schema": "hilum.eval/1", "device": device.label, "phantoms": rep, "lidc": lidc_report });
@@ -318,6 +319,7 @@ fn lidc(
     path: &std::path::Path,
     device: &hilum_gpu::ComputeDevice,
     model: &hilum_detect::Detector,
+    every: &DetectOptions,
 ) -> anyhow::Result<serde_json::Value> {
     let xml_path = crate::lidc::find_xml(path)
         .ok_or_else(|| anyhow::anyhow!("{}: no LIDC reader XML", path.display()))?;
@@ -330,11 +332,7 @@ fn lidc(
     let marks = parse_reader_marks(&std::fs::read_to_string(&xml_path)?, [sp[0], sp[1]])
         .map_err(|e| anyhow::anyhow!(e))?;
     let (consensus, ignored) = luna_truth(&marks, &volume.affine);
-    let every = DetectOptions {
-        min_confidence: 0.0,
-        ..DetectOptions::default()
-    };
-    let result = detect(&volume, device, model, &every)?;
+    let result = detect(&volume, device, model, every)?;
     let scan = ScanTruth {
         nodules: consensus
             .iter()

@@ -33,8 +33,9 @@ pub struct Args {
     lr: f64,
     /// Blob candidates taken from each phantom; those off every nodule are the
     /// negatives. More than detection keeps, so the classifier also learns the
-    /// weaker look-alikes it meets when the candidate budget is raised.
-    #[arg(long, default_value_t = 2 * hilum_detect::MAX_CANDIDATES)]
+    /// weaker look-alikes it meets when the candidate budget is raised (the
+    /// shipped networks were trained with 600).
+    #[arg(long, default_value_t = 600)]
     candidates: usize,
     /// Fine-tune: start from these weights (their record, if beside them, is
     /// kept in the new one) instead of a random initialisation.
