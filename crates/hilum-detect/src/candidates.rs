@@ -1,7 +1,7 @@
 //! Candidate nodules: a multi-scale bright-blob filter (scale-normalised
 //! Hessian blobness) inside the lungs, local maxima, the strongest kept; run
-//! twice, on the volume with its chest wall flattened and on that volume's
-//! ground glass alone, the two lists interleaved.
+//! twice, on the volume with its chest wall flattened and on its ground glass
+//! alone, the two lists interleaved.
 
 use crate::filters::{blobness, gaussian, hessian, max_pool3d};
 use crate::iso::IsoVolume;
@@ -24,11 +24,8 @@ pub const LEVELS: [(usize, [f64; 2]); 3] = [(1, [1.2, 1.8]), (2, [2.7, 4.0]), (4
 /// With vessels painted over rather than cut out of the ground glass, half
 /// the budget: recall 0.946 (one in four) to 0.964, CPM 0.902 to 0.904.
 const GROUND_GLASS_EVERY: usize = 2;
-/// Normalised intensity above which a voxel is soft tissue, vessel or bone
-/// (−200 HU), painted over in the ground-glass volume. At −300 HU the brightest
-/// voxels of ground glass on a vessel were painted too, and the nodule went
-/// with them (`models/detector/MODEL_CARD.md`, "Candidates").
-const SOFT_TISSUE: f32 = 0.8;
+/// Normalised intensity above which a voxel is soft tissue, vessel or bone (−300 HU).
+const SOFT_TISSUE: f32 = 0.7;
 /// Normalised intensity below which a voxel is air-like (−500 HU).
 const AIR_LIKE: f32 = 0.5;
 /// Normalised intensity of aerated lung (−850 HU).
@@ -117,12 +114,14 @@ pub fn find_candidates(iso: &IsoVolume, mask: &LungMask, max: usize) -> Vec<Cand
     };
     let origin = region.clone().map(|r| r.start);
     let cropped = iso.tensor.clone().slice(region);
-    // Ground glass is looked for with the wall flattened too: against the
-    // unflattened wall, the wall's painted rim took the side of a nodule on
-    // the pleura.
-    let flattened = wall_flattened(cropped, mask, origin);
-    let strongest = blobs(flattened.clone(), iso, mask, origin, max);
-    let faint = blobs(ground_glass_only(flattened), iso, mask, origin, max);
+    let strongest = blobs(
+        wall_flattened(cropped.clone(), mask, origin),
+        iso,
+        mask,
+        origin,
+        max,
+    );
+    let faint = blobs(ground_glass_only(cropped), iso, mask, origin, max);
     interleave(strongest, faint, GROUND_GLASS_EVERY, max)
 }
 
@@ -249,14 +248,7 @@ fn blobs(
             best_scale = best_scale.mask_fill(b.clone().greater(best.clone()), s as f32);
             best = best.max_pair(b);
         }
-        let mut inside = mask_tensor(mask, dims, origin, *factor, &device);
-        if *factor == 1 {
-            // The mask's 3 mm grid can leave the centre of a small nodule on
-            // the pleura just outside it: at the finest level the mask reaches
-            // one voxel further.
-            inside = max_pool3d(inside, 3);
-        }
-        let score = best * inside;
+        let score = best * mask_tensor(mask, dims, origin, *factor, &device);
         for (zyx, value, s) in peaks(score, best_scale, max) {
             let zyx: [usize; 3] = std::array::from_fn(|a| origin[a] + zyx[a] * factor + factor / 2);
             found.push(Candidate {

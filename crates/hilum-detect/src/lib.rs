@@ -42,13 +42,8 @@ pub use weights::Detector;
 pub const ISO_MM: f64 = 1.5;
 /// Lung mask grid: this many iso voxels per mask voxel.
 pub const MASK_FACTOR: usize = 2;
-/// Candidates kept from the blob filter: "a few hundred" a scan. Before the
-/// candidate changes of the evening of 2026-11-30, candidate recall of
-/// phantom nodules ≥ 4 mm on 62 phantom scans (seeds 2000–2031, 3000–3019,
-/// 9000–9009) was 0.970 at 300 and 0.980 at 400; with them, tuning seeds
-/// 9000–9009 give 0.982 at 300 and 0.991 at 450, and the held-out seeds
-/// 7000–7019 0.967 at 450 (`models/detector/MODEL_CARD.md`, "Candidates: 450 a scan").
-pub const MAX_CANDIDATES: usize = 450;
+/// Candidates kept from the blob filter.
+pub const MAX_CANDIDATES: usize = 300;
 /// The most confident candidates, scored again from all eight mirror images.
 /// On tuning seeds 9000–9009 (weights and candidates of 2026-11-27) CPM goes
 /// from 0.837 to 0.841 (32), 0.846 (48), 0.848 (all 300); 32 adds 224 patches
