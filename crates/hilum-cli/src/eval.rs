@@ -25,9 +25,9 @@ pub struct Args {
     /// Write the full report as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
-    /// Candidates kept per scan, on the phantoms and LIDC alike (the
-    /// detector's default unless given), to see how recall grows with the
-    /// candidate budget.
+    /// Candidates kept per scan (the detector's default unless given), to see
+    /// how recall grows with the candidate budget. This and `--second-look`
+    /// apply to the phantoms and LIDC alike.
     #[arg(long)]
     max_candidates: Option<usize>,
     /// Candidates scored a second time from all eight mirror images (the
