@@ -264,10 +264,13 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     // No title claims the seeds are held out: tuning seeds (9000 on) are also
     // refused by training; the seeds say which set this is.
     println!(
-        "Phantoms: {} scans (seeds {}..{}), {} nodules ≥ 4 mm",
+        "Phantoms: {} scans (seeds {}..{}, {} with contrast), {} nodules ≥ 4 mm",
         rep.scans,
         args.first_seed,
         args.first_seed + args.phantoms as u64,
+        (args.first_seed..args.first_seed + args.phantoms as u64)
+            .filter(|&s| args.phantom.spec(s).contrast)
+            .count(),
         rep.nodules_4mm
     );
     if let Some(f) = &rep.froc {
@@ -309,7 +312,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         lidc_report = lidc(path, &device, &model, &every)?;
     }
     if let Some(out) = &args.json {
-        let all = serde_json::json!({ "schema": "hilum.eval/1", "device": device.label, "phantoms": rep, "lidc": lidc_report });
+        let all = serde_json::json!({ "schema": "hilum.eval/1", "device": device.label, "phantom_set": args.phantom.record(), "phantoms": rep, "lidc": lidc_report });
         std::fs::write(out, serde_json::to_string_pretty(&all)? + "\n")?;
     }
     Ok(Outcome::Ok)

@@ -22,6 +22,10 @@ pub struct Args {
     noise: f32,
     #[arg(long, default_value_t = 10)]
     nodules: usize,
+    /// Intravenous contrast: heart and vessels at a level drawn for the seed
+    /// (150–400 HU) instead of 42 HU.
+    #[arg(long)]
+    contrast: bool,
     /// Write one Enhanced CT multi-frame file instead of one file per slice.
     #[arg(long)]
     enhanced: bool,
@@ -57,6 +61,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         slice_mm: args.slice_mm,
         noise_hu: args.noise,
         nodules: args.nodules,
+        contrast: args.contrast,
         ..PhantomSpec::standard(args.seed)
     };
     let layout = if args.enhanced {

@@ -59,6 +59,10 @@ pub struct PhantomSet {
     pub noise: f32,
     #[arg(long, default_value_t = 12)]
     pub nodules: usize,
+    /// Share of the phantoms (0–1) drawn with intravenous contrast: those
+    /// whose seed's hash falls below it, the same seeds for every command.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
+    pub contrast_share: f64,
 }
 
 impl PhantomSet {
@@ -69,13 +73,29 @@ impl PhantomSet {
             slice_mm: self.slice_mm,
             noise_hu: self.noise,
             nodules: self.nodules,
+            contrast: contrast_hash(seed) < self.contrast_share,
             ..hilum_phantom::PhantomSpec::standard(seed)
         }
     }
 
     /// How the set is described in a training or fitting record.
     pub fn record(&self) -> serde_json::Value {
-        serde_json::json!({ "size": self.size, "slice_mm": self.slice_mm, "noise_hu": self.noise, "nodules": self.nodules })
+        serde_json::json!({ "size": self.size, "slice_mm": self.slice_mm, "noise_hu": self.noise, "nodules": self.nodules, "contrast_share": self.contrast_share })
+    }
+}
+
+/// A seed's place in [0, 1), spread evenly over consecutive seeds (the
+/// golden ratio's fractional multiples), so any range of seeds gets its share
+/// of enhanced phantoms.
+fn contrast_hash(seed: u64) -> f64 {
+    (seed as f64 * 0.618_033_988_749_895).fract()
+}
+
+fn parse_share(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        Ok(v) => Err(format!("{v} is outside 0–1")),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -111,11 +131,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let device = hilum_gpu::choose().map_err(|e| anyhow::anyhow!(e))?;
     eprintln!("training on {}", device.label);
     let config = TrainConfig {
-        seeds: args.seeds.clone().collect(),
-        dims: args.phantom.size,
-        slice_mm: args.phantom.slice_mm,
-        noise_hu: args.phantom.noise,
-        nodules_per_scan: args.phantom.nodules,
+        phantoms: args.seeds.clone().map(|s| args.phantom.spec(s)).collect(),
         candidates_per_scan: args.candidates,
         steps: args.steps,
         batch: args.batch,
@@ -151,4 +167,30 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     std::fs::rename(&tmp, &record_path)?;
     println!("{}", serde_json::to_string_pretty(&record)?);
     Ok(Outcome::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enhanced(share: f64, seeds: std::ops::Range<u64>) -> usize {
+        let set = PhantomSet {
+            size: [64, 64, 32],
+            slice_mm: 1.5,
+            noise: 30.0,
+            nodules: 12,
+            contrast_share: share,
+        };
+        seeds.filter(|&s| set.spec(s).contrast).count()
+    }
+
+    #[test]
+    fn a_contrast_share_enhances_that_share_of_any_seed_range() {
+        assert_eq!(enhanced(0.0, 1000..1032), 0);
+        assert_eq!(enhanced(1.0, 1000..1032), 32);
+        assert_eq!(enhanced(0.5, 1000..1032), 16);
+        assert_eq!(enhanced(0.5, 2000..2032), 16);
+        assert_eq!(enhanced(0.5, 8000..8020), 10);
+        assert!(parse_share("1.5").is_err() && parse_share("-0.1").is_err());
+    }
 }

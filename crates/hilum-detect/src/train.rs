@@ -21,11 +21,8 @@ use serde::Serialize;
 
 #[derive(Clone, Debug)]
 pub struct TrainConfig {
-    pub seeds: Vec<u64>,
-    pub dims: [usize; 3],
-    pub slice_mm: f64,
-    pub noise_hu: f32,
-    pub nodules_per_scan: usize,
+    /// The phantoms trained on, one scan each.
+    pub phantoms: Vec<PhantomSpec>,
     pub candidates_per_scan: usize,
     pub steps: usize,
     pub batch: usize,
@@ -75,14 +72,8 @@ fn download(patches: Tensor<5>) -> Vec<Vec<f32>> {
     flat.chunks(VOXELS).map(<[f32]>::to_vec).collect()
 }
 
-fn collect(config: &TrainConfig, seed: u64, device: &Device, into: &mut Examples) {
-    let phantom = generate(&PhantomSpec {
-        dims: config.dims,
-        slice_mm: config.slice_mm,
-        noise_hu: config.noise_hu,
-        nodules: config.nodules_per_scan,
-        ..PhantomSpec::standard(seed)
-    });
+fn collect(config: &TrainConfig, spec: &PhantomSpec, device: &Device, into: &mut Examples) {
+    let phantom = generate(spec);
     let iso = to_iso(&phantom.volume, device, ISO_MM);
     let mask = lung_mask(&iso.tensor, ISO_MM, MASK_FACTOR);
     let candidates = find_candidates(&iso, &mask, config.candidates_per_scan);
@@ -201,12 +192,14 @@ pub fn train(
         positives: Vec::new(),
         negatives: Vec::new(),
     };
-    for (i, &seed) in config.seeds.iter().enumerate() {
-        collect(config, seed, device, &mut examples);
+    for (i, spec) in config.phantoms.iter().enumerate() {
+        collect(config, spec, device, &mut examples);
         progress(&format!(
-            "phantom {}/{} (seed {seed}): {} positives, {} negatives so far",
+            "phantom {}/{} (seed {}{}): {} positives, {} negatives so far",
             i + 1,
-            config.seeds.len(),
+            config.phantoms.len(),
+            spec.seed,
+            if spec.contrast { ", contrast" } else { "" },
             examples.positives.len(),
             examples.negatives.len()
         ));
@@ -260,7 +253,7 @@ pub fn train(
         }
     }
     let report = TrainReport {
-        scans: config.seeds.len(),
+        scans: config.phantoms.len(),
         positives: examples.positives.len(),
         negatives: examples.negatives.len(),
         steps: config.steps,

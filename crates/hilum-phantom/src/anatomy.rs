@@ -55,6 +55,8 @@ pub struct Anatomy {
     pub rib_top_z: f32,
     pub rib_pitch: f32,
     pub table_y: f32,
+    /// Heart and vessels, HU: [`hu::BLOOD`] unless contrast raises it.
+    pub blood_hu: f32,
 }
 
 impl Anatomy {
@@ -94,6 +96,7 @@ impl Anatomy {
             rib_top_z: apex_z + 8.0,
             rib_pitch: height / 10.5,
             table_y: body_b + 1.5,
+            blood_hu: hu::BLOOD,
         }
     }
 
@@ -193,7 +196,7 @@ impl Anatomy {
             .iter()
             .all(|l| z < l.dome_z + 30.0 - 0.004 * (x - l.cx).powi(2));
         if self.heart_depth(p) > 0.0 {
-            return hu::BLOOD;
+            return self.blood_hu;
         }
         if inside < self.fat + 22.0 {
             return hu::MUSCLE;

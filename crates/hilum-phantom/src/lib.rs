@@ -40,7 +40,16 @@ pub struct PhantomSpec {
     /// Standard deviation of the image noise in HU (low-dose CT ≈ 30–40).
     pub noise_hu: f32,
     pub nodules: usize,
+    /// Intravenous contrast: blood (heart, aorta, pulmonary arteries and veins)
+    /// at a level drawn for the seed from [`CONTRAST_HU`] instead of 42 HU.
+    /// Real chest CTs are often enhanced; a classifier that never saw an
+    /// enhanced vessel takes its bright segments for calcified nodules.
+    pub contrast: bool,
 }
+
+/// Range of the enhanced blood's attenuation, HU (routine venous phase to a
+/// CT angiogram; LIDC-IDRI-0001's pulmonary vessels read 300–450 HU).
+pub const CONTRAST_HU: std::ops::Range<f32> = 150.0..400.0;
 
 impl PhantomSpec {
     /// A full-size scan: 512×512 at 0.7 mm, 300 slices of 1 mm.
@@ -52,6 +61,7 @@ impl PhantomSpec {
             slice_mm: 1.0,
             noise_hu: 25.0,
             nodules: 10,
+            contrast: false,
         }
     }
     /// A small scan for fast tests: 128×128×96 at 2.8 × 2.8 × 2.5 mm.
@@ -95,6 +105,8 @@ pub struct Truth {
     pub dims: [usize; 3],
     pub spacing_mm: [f64; 3],
     pub noise_hu: f32,
+    /// The blood's attenuation, HU (42 without contrast).
+    pub blood_hu: f64,
     pub study_instance_uid: String,
     pub series_instance_uid: String,
     pub nodules: Vec<TruthNodule>,
@@ -152,6 +164,9 @@ impl Texture {
 /// The random stream of the nodules that replace those hidden in a vessel
 /// (slices draw their noise from streams 1 000 000 and up).
 const REPLACEMENT_NODULE_STREAM: u64 = 999_999;
+/// The random stream of the contrast level, apart from the anatomy's, so that
+/// a seed draws the same chest and nodules with and without contrast.
+const CONTRAST_STREAM: u64 = 999_998;
 
 /// Builds the phantom in memory.
 pub fn generate(spec: &PhantomSpec) -> Phantom {
@@ -170,7 +185,11 @@ pub fn generate(spec: &PhantomSpec) -> Phantom {
         slice_step: [0.0, 0.0, spec.slice_mm],
     };
     let mut rng = Rng::new(spec.seed);
-    let anatomy = Anatomy::new(&mut rng, z_extent as f32);
+    let mut anatomy = Anatomy::new(&mut rng, z_extent as f32);
+    if spec.contrast {
+        anatomy.blood_hu =
+            Rng::stream(spec.seed, CONTRAST_STREAM).range(CONTRAST_HU.start, CONTRAST_HU.end);
+    }
     let tubes = build_tubes(&anatomy, &mut rng);
     let mut replacements = Rng::stream(spec.seed, REPLACEMENT_NODULE_STREAM);
     let nodules = place_nodules(&anatomy, &tubes, &mut rng, &mut replacements, spec.nodules);
@@ -227,6 +246,7 @@ pub fn generate(spec: &PhantomSpec) -> Phantom {
         dims: spec.dims,
         spacing_mm: volume.spacing(),
         noise_hu: spec.noise_hu,
+        blood_hu: round2(f64::from(anatomy.blood_hu)),
         study_instance_uid: study_uid,
         series_instance_uid: series_uid,
         nodules: nodules
@@ -360,7 +380,7 @@ fn draw_slice(ctx: &SliceContext, noise_hu: f32, noise: &mut Rng, out: &mut [i16
     };
     for tube in ctx.tubes {
         overlay(tube.bounds(), &|p, under| {
-            draw_tube(tube, p, under, ctx.edge)
+            draw_tube(tube, p, under, ctx.edge, a.blood_hu)
         });
     }
     for n in ctx.nodules {

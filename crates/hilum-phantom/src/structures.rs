@@ -317,14 +317,15 @@ pub fn build_tubes(anatomy: &Anatomy, rng: &mut Rng) -> Vec<Tube> {
     tubes
 }
 
-/// The value of tube `tube` at `p` drawn over `under`; `edge` is the soft-edge width.
-pub fn draw_tube(tube: &Tube, p: P3, under: f32, edge: f32) -> f32 {
+/// The value of tube `tube` at `p` drawn over `under`; `edge` is the soft-edge
+/// width, `blood` the vessels' attenuation.
+pub fn draw_tube(tube: &Tube, p: P3, under: f32, edge: f32, blood: f32) -> f32 {
     let (d, r) = tube.distance(p);
     let alpha = |radius: f32| ((radius - d) / edge + 0.5).clamp(0.0, 1.0);
     match tube.kind {
         TubeKind::Vessel => {
             let a = alpha(r);
-            under + (hu::BLOOD - under) * a
+            under + (blood - under) * a
         }
         TubeKind::Airway => {
             let wall = (0.2 * r).max(0.6);

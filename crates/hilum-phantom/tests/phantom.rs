@@ -146,3 +146,36 @@ fn files_pass_dcmdump_and_dciodvfy() {
         );
     }
 }
+
+#[test]
+fn contrast_brightens_the_blood_and_changes_nothing_else() {
+    let plain = generate(&spec(5));
+    let enhanced = generate(&PhantomSpec {
+        contrast: true,
+        ..spec(5)
+    });
+    assert_eq!(plain.truth.blood_hu, 42.0);
+    let blood = enhanced.truth.blood_hu as f32;
+    assert!(
+        hilum_phantom::CONTRAST_HU.contains(&blood),
+        "enhanced blood at {blood} HU"
+    );
+    // The same chest and nodules: the level is drawn from a stream of its own.
+    let centres = |p: &hilum_phantom::Phantom| -> Vec<_> {
+        p.truth
+            .nodules
+            .iter()
+            .map(|n| (n.center_lps_mm, n.diameter_mm, n.kind))
+            .collect()
+    };
+    assert_eq!(centres(&plain), centres(&enhanced));
+    let pairs = || plain.volume.data.iter().zip(&enhanced.volume.data);
+    assert!(
+        pairs().all(|(a, b)| b >= a),
+        "contrast only adds attenuation"
+    );
+    let brightened = pairs().filter(|(a, b)| **b > **a + 50).count();
+    let share = brightened as f64 / plain.volume.data.len() as f64;
+    // Heart, aorta and the vessel trees: a few per cent of the chest.
+    assert!((0.01..0.2).contains(&share), "brightened share {share}");
+}
