@@ -35,6 +35,26 @@ impl LungMask {
         );
         self.labels[(cz * dy + cy) * dx + cx]
     }
+
+    /// Whether the mask holds a voxel within `reach` mask voxels (along each
+    /// axis) of iso voxel `zyx` (fractional, voxel centres at whole numbers;
+    /// outside the grid is not lung).
+    pub fn near_iso(&self, zyx: [f64; 3], reach: usize) -> bool {
+        let f = self.factor as f64;
+        let cell: [isize; 3] = std::array::from_fn(|a| ((zyx[a] + 0.5) / f).floor() as isize);
+        let r = reach as isize;
+        let [dz, dy, dx] = self.dims.map(|d| d as isize);
+        (cell[0] - r..=cell[0] + r).any(|z| {
+            (cell[1] - r..=cell[1] + r).any(|y| {
+                (cell[2] - r..=cell[2] + r).any(|x| {
+                    (0..dz).contains(&z)
+                        && (0..dy).contains(&y)
+                        && (0..dx).contains(&x)
+                        && self.labels[((z * dy + y) * dx + x) as usize] != 0
+                })
+            })
+        })
+    }
 }
 
 /// Normalised intensity below which a voxel is air-like (−500 HU).
@@ -211,5 +231,33 @@ pub fn lung_mask(iso: &Tensor<3>, voxel_mm: f64, factor: usize) -> LungMask {
         labels,
         centroid_iso: sum.map(|s| s / count.max(1) as f64),
         volume_ml: count as f64 * cell_ml,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn near_iso_reaches_one_mask_voxel_beyond_the_lung_and_no_further() {
+        // 6³ mask voxels of 2 iso voxels; lung in mask voxel (3, 3, 3) only,
+        // which covers iso voxels 6 and 7 along each axis.
+        let mut labels = vec![0u8; 216];
+        labels[(3 * 6 + 3) * 6 + 3] = 1;
+        let mask = LungMask {
+            dims: [6; 3],
+            factor: 2,
+            labels,
+            centroid_iso: [7.0; 3],
+            volume_ml: 0.0,
+        };
+        assert!(mask.near_iso([6.0, 7.0, 7.4], 0), "inside");
+        assert!(
+            !mask.near_iso([5.0, 7.0, 7.0], 0),
+            "a voxel outside, no reach"
+        );
+        assert!(mask.near_iso([4.0, 9.0, 6.0], 1), "one mask voxel away");
+        assert!(!mask.near_iso([3.0, 7.0, 7.0], 1), "two mask voxels away");
+        assert!(!mask.near_iso([-40.0, 7.0, 7.0], 1), "off the grid");
     }
 }

@@ -223,6 +223,9 @@ pub fn detect_observed(
             // The nodule's centroid, not the blob filter's peak: a candidate on a
             // large nodule's edge then marks the same place as one at its centre.
             let centre = volume.affine.voxel_to_lps(centroid);
+            if !centroid_in_lung(&mask, &iso, centre) {
+                return None;
+            }
             let right = centre[0] < sides.midline_x;
             let extent = if right { sides.right } else { sides.left };
             Some(Finding {
@@ -249,6 +252,24 @@ pub fn detect_observed(
         lung_rads,
         times,
     })
+}
+
+/// Mask voxels (3 mm each) by which a finding's centroid may lie outside the
+/// lung mask: the mask already holds nodules on the pleura.
+const LUNG_REACH: usize = 1;
+
+/// Whether a measured nodule's centroid lies in the lungs. A region grown
+/// from a candidate at the lung's edge can take in the spine or the
+/// mediastinum (on LIDC-IDRI-0001, a 35 mm "solid nodule" centred in a
+/// vertebral body); what is centred there is not a lung nodule.
+fn centroid_in_lung(
+    mask: &crate::lung::LungMask,
+    iso: &crate::iso::IsoVolume,
+    lps: [f64; 3],
+) -> bool {
+    iso.affine
+        .lps_to_voxel(lps)
+        .is_some_and(|[x, y, z]| mask.near_iso([z, y, x], LUNG_REACH))
 }
 
 /// A candidate's measurement and the nodule's centroid (volume voxel).
@@ -474,5 +495,29 @@ mod tests {
         let detector = Detector::untrained(&device.device);
         let err = detect(&v, &device, &detector, &DetectOptions::default()).unwrap_err();
         assert!(matches!(err, DetectError::NotChest(_)), "{err}");
+    }
+
+    #[test]
+    fn a_finding_centred_outside_the_lungs_is_not_a_lung_nodule() {
+        let device = hilum_gpu::cpu_backend().device;
+        // 1.5 mm iso voxels from the origin; lung in the mask voxels x < 5
+        // (iso x < 10, patient x < 14.25 mm), 2 iso voxels a mask voxel.
+        let iso = crate::iso::IsoVolume {
+            tensor: burn::tensor::Tensor::zeros([20, 20, 20], &device),
+            spacing_mm: 1.5,
+            affine: Affine::axis_aligned([1.5; 3]),
+        };
+        let labels = (0..1000).map(|i| u8::from(i % 10 < 5)).collect();
+        let mask = crate::lung::LungMask {
+            dims: [10; 3],
+            factor: 2,
+            labels,
+            centroid_iso: [10.0; 3],
+            volume_ml: 0.0,
+        };
+        let at_x = |x: f64| centroid_in_lung(&mask, &iso, [x, 15.0, 15.0]);
+        assert!(at_x(6.0), "in the lung");
+        assert!(at_x(16.5), "on the pleura, within a mask voxel of the lung");
+        assert!(!at_x(22.5), "in the chest wall");
     }
 }
