@@ -467,7 +467,12 @@ pub fn write_phantom(
         study_time: "120000".into(),
         study_id: format!("{seed}"),
         accession_number: format!("PH{seed}"),
-        study_description: "CT CHEST LOW DOSE (SYNTHETIC PHANTOM)".into(),
+        study_description: if phantom.spec.contrast {
+            "CT CHEST WITH IV CONTRAST (SYNTHETIC PHANTOM)"
+        } else {
+            "CT CHEST LOW DOSE (SYNTHETIC PHANTOM)"
+        }
+        .into(),
         series_description: format!("Hilum phantom seed {seed}"),
         series_number: 2,
         manufacturer: "Hilum".into(),
