@@ -1,9 +1,11 @@
 //! The lung mask, on a coarse grid (a few mm): air inside the body, split into
-//! connected components, the lungs kept, then closed so that nodules on the
-//! pleura and vessels inside the lungs are inside the mask.
+//! connected components, the lungs kept, the trachea and main bronchi cut out,
+//! the two lungs told apart, then each closed on its own so that nodules on
+//! its pleura and the vessels inside it are inside the mask while the
+//! mediastinum between the lungs is not.
 //!
 //! Thresholding and downsampling run on the device; connected components,
-//! closing and hole filling run on the host, on ~1 % of the voxels, where
+//! morphology and hole filling run on the host, on ~1 % of the voxels, where
 //! burn's tensor operations do not fit.
 
 use burn::tensor::module::adaptive_avg_pool3d;
@@ -16,7 +18,8 @@ use std::collections::VecDeque;
 pub struct LungMask {
     pub dims: [usize; 3],
     pub factor: usize,
-    /// 1 inside the lungs, 0 outside.
+    /// 1 and 2 inside the two lungs (in order along the iso x axis; 1 only
+    /// where one lung was found), 0 outside.
     pub labels: Vec<u8>,
     /// Centroid of the lungs in iso voxel coordinates (z, y, x): the midline
     /// that separates right from left, decided in patient space by the caller.
@@ -152,6 +155,187 @@ fn morph(mask: &[bool], dims: [usize; 3], r: usize, grow: bool) -> Vec<bool> {
     cur
 }
 
+/// Radius (mm) of the erosion that leaves each lung a core and the airways
+/// none (no 21 mm cube of air fits in a trachea at most about 25 mm across).
+const CORE_EROSION_MM: f64 = 9.0;
+/// An air region of an axial slice this small (mm²; a trachea of 25 mm is
+/// about 500) centred this near the midline (mm) is an airway (the trachea, a
+/// main bronchus outside the lung, air in the oesophagus), not lung.
+const AIRWAY_AREA_MM2: f64 = 700.0;
+const AIRWAY_MIDLINE_MM: f64 = 35.0;
+
+/// Connected components of `set`: each voxel's component (`u32::MAX` outside)
+/// and each component's size.
+fn components(set: &[bool], dims: [usize; 3]) -> (Vec<u32>, Vec<usize>) {
+    let mut component = vec![u32::MAX; set.len()];
+    let mut sizes: Vec<usize> = Vec::new();
+    for start in 0..set.len() {
+        if !set[start] || component[start] != u32::MAX {
+            continue;
+        }
+        let id = sizes.len() as u32;
+        let mut queue = VecDeque::from([start]);
+        component[start] = id;
+        let mut size = 0;
+        while let Some(i) = queue.pop_front() {
+            size += 1;
+            for n in neighbours(i, dims) {
+                if set[n] && component[n] == u32::MAX {
+                    component[n] = id;
+                    queue.push_back(n);
+                }
+            }
+        }
+        sizes.push(size);
+    }
+    (component, sizes)
+}
+
+/// Spreads the non-zero labels of `labels` into the zero voxels where `pass`
+/// holds, breadth first (each such voxel takes the label that reaches it first).
+fn grow_labels(labels: &mut [u8], dims: [usize; 3], pass: impl Fn(usize) -> bool) {
+    let mut queue: VecDeque<usize> = (0..labels.len()).filter(|&i| labels[i] != 0).collect();
+    while let Some(i) = queue.pop_front() {
+        for n in neighbours(i, dims) {
+            if labels[n] == 0 && pass(n) {
+                labels[n] = labels[i];
+                queue.push_back(n);
+            }
+        }
+    }
+}
+
+/// The lungs (at most two, ordered along x), each without the trachea and main
+/// bronchi. The air's two largest lung-sized components hold the lungs (joined
+/// through the airways in many scans). The airways are cut out slice by slice
+/// ([`airways_by_slice`]). Eroded by [`CORE_EROSION_MM`], each lung keeps one
+/// or more cores, each given to the side of the midline its centre lies on;
+/// the rest of the air goes to the nearer side's cores, through air. Where
+/// erosion leaves no core (lungs too small for it) the components are kept whole.
+fn lungs_without_airways(
+    air: &[bool],
+    dims: [usize; 3],
+    cell_mm: f64,
+    cell_ml: f64,
+) -> Vec<Vec<bool>> {
+    let lung_sized = |cells: usize| cells as f64 * cell_ml >= MIN_LUNG_ML;
+    let whole = air_components(air, dims, lung_sized);
+    let mut lung_air: Vec<bool> = (0..air.len()).map(|i| whole.iter().any(|l| l[i])).collect();
+    let midline = mean_x(&lung_air, dims);
+    for (i, airway) in airways_by_slice(&lung_air, dims, cell_mm, midline)
+        .into_iter()
+        .enumerate()
+    {
+        lung_air[i] &= !airway;
+    }
+    let r = ((CORE_EROSION_MM / cell_mm).round() as usize).max(1);
+    let (core_of, core_sizes) = components(&morph(&lung_air, dims, r, false), dims);
+    let mut x_sum = vec![0.0; core_sizes.len()];
+    for (i, &c) in core_of.iter().enumerate().filter(|(_, &c)| c != u32::MAX) {
+        x_sum[c as usize] += (i % dims[2]) as f64;
+    }
+    let mut owner: Vec<u8> = core_of
+        .iter()
+        .map(|&c| match c {
+            u32::MAX => 0,
+            c => 1 + u8::from(x_sum[c as usize] / core_sizes[c as usize] as f64 >= midline),
+        })
+        .collect();
+    grow_labels(&mut owner, dims, |i| lung_air[i]);
+    let lungs: Vec<Vec<bool>> = (1..=2u8)
+        .map(|k| owner.iter().map(|&o| o == k).collect::<Vec<bool>>())
+        .filter(|l| lung_sized(l.iter().filter(|&&v| v).count()))
+        .collect();
+    if lungs.is_empty() {
+        whole
+    } else {
+        lungs
+    }
+}
+
+/// The airways among `air`: in each axial slice, the regions (4-connected)
+/// under [`AIRWAY_AREA_MM2`] centred within [`AIRWAY_MIDLINE_MM`] of x =
+/// `midline` (grid voxels). Found on the slice's air eroded by a voxel, so a
+/// trachea that the grid's coarse voxels join to the lung through its thin wall
+/// stands apart; each region then takes back the voxel of air around it. A main
+/// bronchus is cut where it runs through the mediastinum, apart from the lung
+/// in its slice; what lies inside the hilum stays with the lung.
+fn airways_by_slice(air: &[bool], dims: [usize; 3], cell_mm: f64, midline: f64) -> Vec<bool> {
+    let [dz, dy, dx] = dims;
+    let plane = dy * dx;
+    let mut airway = vec![false; air.len()];
+    for z in 0..dz {
+        let slice = &air[z * plane..(z + 1) * plane];
+        let ring = |i: usize| {
+            let (y, x) = ((i / dx) as isize, (i % dx) as isize);
+            (-1..=1)
+                .flat_map(move |ky| (-1..=1).map(move |kx| (y + ky, x + kx)))
+                .filter(|&(y, x)| (0..dy as isize).contains(&y) && (0..dx as isize).contains(&x))
+                .map(|(y, x)| y as usize * dx + x as usize)
+        };
+        let inner: Vec<bool> = (0..plane)
+            .map(|i| slice[i] && ring(i).all(|n| slice[n]) && ring(i).count() == 9)
+            .collect();
+        let (region_of, sizes) = components(&inner, [1, dy, dx]);
+        let mut x_sum = vec![0.0; sizes.len()];
+        for (i, &r) in region_of.iter().enumerate().filter(|(_, &r)| r != u32::MAX) {
+            x_sum[r as usize] += (i % dx) as f64;
+        }
+        let is_airway: Vec<bool> = (0..sizes.len())
+            .map(|r| {
+                let area_mm2 = sizes[r] as f64 * cell_mm * cell_mm;
+                let off_midline_mm = (x_sum[r] / sizes[r] as f64 - midline).abs() * cell_mm;
+                area_mm2 <= AIRWAY_AREA_MM2 && off_midline_mm <= AIRWAY_MIDLINE_MM
+            })
+            .collect();
+        for (i, &r) in region_of.iter().enumerate() {
+            if r != u32::MAX && is_airway[r as usize] {
+                for n in ring(i).filter(|&n| slice[n]) {
+                    airway[z * plane + n] = true;
+                }
+            }
+        }
+    }
+    airway
+}
+
+/// The ids of the `n` largest of `sizes`, largest first.
+fn largest(sizes: &[usize], n: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..sizes.len()).collect();
+    order.sort_by_key(|&c| std::cmp::Reverse(sizes[c]));
+    order.truncate(n);
+    order
+}
+
+/// The air's two largest components that are lung-sized (the lungs, with the
+/// airways where they join them), ordered along x.
+fn air_components(
+    air: &[bool],
+    dims: [usize; 3],
+    lung_sized: impl Fn(usize) -> bool,
+) -> Vec<Vec<bool>> {
+    let (of, sizes) = components(air, dims);
+    let mut lungs: Vec<(f64, Vec<bool>)> = largest(&sizes, 2)
+        .into_iter()
+        .filter(|&c| lung_sized(sizes[c]))
+        .map(|c| {
+            let lung: Vec<bool> = of.iter().map(|&o| o == c as u32).collect();
+            (mean_x(&lung, dims), lung)
+        })
+        .collect();
+    lungs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    lungs.into_iter().map(|(_, l)| l).collect()
+}
+
+fn mean_x(set: &[bool], dims: [usize; 3]) -> f64 {
+    let (mut sum, mut n) = (0.0, 0usize);
+    for (i, _) in set.iter().enumerate().filter(|(_, &s)| s) {
+        sum += (i % dims[2]) as f64;
+        n += 1;
+    }
+    sum / n.max(1) as f64
+}
+
 /// Builds the lung mask from the normalised iso volume `[z, y, x]`
 /// (`voxel_mm` apart) on a grid `factor` iso voxels coarse.
 pub fn lung_mask(iso: &Tensor<3>, voxel_mm: f64, factor: usize) -> LungMask {
@@ -166,58 +350,32 @@ pub fn lung_mask(iso: &Tensor<3>, voxel_mm: f64, factor: usize) -> LungMask {
     let outside = flood(dims, border(dims), |i| is_air[i]);
     let inside_air: Vec<bool> = is_air.iter().zip(&outside).map(|(a, o)| *a && !o).collect();
 
-    // Connected components of the air inside the body.
-    let mut component = vec![u32::MAX; inside_air.len()];
-    let mut sizes: Vec<usize> = Vec::new();
-    for start in 0..inside_air.len() {
-        if !inside_air[start] || component[start] != u32::MAX {
-            continue;
-        }
-        let id = sizes.len() as u32;
-        let mut queue = VecDeque::from([start]);
-        component[start] = id;
-        let mut size = 0;
-        while let Some(i) = queue.pop_front() {
-            size += 1;
-            for n in neighbours(i, dims) {
-                if inside_air[n] && component[n] == u32::MAX {
-                    component[n] = id;
-                    queue.push_back(n);
-                }
+    let cell_mm = voxel_mm * factor as f64;
+    let cell_ml = cell_mm.powi(3) / 1000.0;
+    let lungs = lungs_without_airways(&inside_air, dims, cell_mm, cell_ml);
+
+    // Each lung closed on its own (~12 mm) takes in its nodules on the pleura
+    // and the vessels of its hilum without bridging the mediastinum between
+    // the two; then fill holes left inside.
+    let r = ((12.0 / cell_mm).round() as usize).max(1);
+    let mut owner = vec![0u8; inside_air.len()];
+    for (k, lung) in lungs.iter().enumerate() {
+        let closed = morph(&morph(lung, dims, r, true), dims, r, false);
+        for (i, o) in owner.iter_mut().enumerate() {
+            if lung[i] || (closed[i] && *o == 0) {
+                *o = k as u8 + 1;
             }
         }
-        sizes.push(size);
     }
-    let cell_ml = (voxel_mm * factor as f64).powi(3) / 1000.0;
-    let mut order: Vec<usize> = (0..sizes.len()).collect();
-    order.sort_by_key(|&c| std::cmp::Reverse(sizes[c]));
-    // The lungs: the largest component, and the second if it is lung-sized
-    // (they merge through the trachea in many scans).
-    let kept: Vec<usize> = order
-        .iter()
-        .take(2)
-        .copied()
-        .filter(|&c| sizes[c] as f64 * cell_ml >= MIN_LUNG_ML)
-        .collect();
-    let lungs: Vec<bool> = component
-        .iter()
-        .map(|&c| c != u32::MAX && kept.contains(&(c as usize)))
-        .collect();
+    let background = flood(dims, border(dims), |i| owner[i] == 0);
+    grow_labels(&mut owner, dims, |i| !background[i]);
 
-    // Closing (~12 mm) takes in nodules on the pleura and the vessels of the
-    // hilum; then fill holes left inside.
-    let r = ((12.0 / (voxel_mm * factor as f64)).round() as usize).max(1);
-    let closed = morph(&morph(&lungs, dims, r, true), dims, r, false);
-    let closed: Vec<bool> = closed.iter().zip(&lungs).map(|(c, l)| *c || *l).collect();
-    let background = flood(dims, border(dims), |i| !closed[i]);
-
-    let mut labels = vec![0u8; closed.len()];
+    let labels = owner;
     let mut count = 0usize;
     let mut sum = [0f64; 3];
     let [_, dy, dx] = dims;
-    for (i, label) in labels.iter_mut().enumerate() {
-        if !background[i] {
-            *label = 1;
+    for (i, &label) in labels.iter().enumerate() {
+        if label != 0 {
             count += 1;
             let f = factor as f64;
             sum[0] += ((i / (dy * dx)) as f64 + 0.5) * f;
@@ -259,5 +417,69 @@ mod tests {
         assert!(mask.near_iso([4.0, 9.0, 6.0], 1), "one mask voxel away");
         assert!(!mask.near_iso([3.0, 7.0, 7.0], 1), "two mask voxels away");
         assert!(!mask.near_iso([-40.0, 7.0, 7.0], 1), "off the grid");
+    }
+
+    /// Two box lungs (1.5 mm iso voxels, 3 mm mask voxels) 15 mm apart below
+    /// z = 25 and 30 mm above, where main bronchi 12 mm across run down and
+    /// out from a trachea 18 mm across, joining the lungs at z = 30–35; a
+    /// 6 mm nodule half in the right lung's lateral wall; air around the body.
+    /// Returns the volume and the mL of lung air drawn.
+    fn chest_with_trachea() -> (Tensor<3>, f64) {
+        let [nz, ny, nx] = [80usize, 70, 110];
+        let mut lung_voxels = 0usize;
+        let data: Vec<f32> = (0..nz * ny * nx)
+            .map(|i| {
+                let (z, y, x) = (i / (ny * nx), (i / nx) % ny, i % nx);
+                let outside = y < 2 || x < 2 || y >= ny - 2 || x >= nx - 2;
+                let gap = if z < 25 { 50..60 } else { 45..65 };
+                let lung = (5..65).contains(&z)
+                    && (15..55).contains(&y)
+                    && (10..100).contains(&x)
+                    && !gap.contains(&x);
+                let trachea = z >= 44 && (25..37).contains(&y) && (49..61).contains(&x);
+                let bronchi = (30..44).contains(&z) && (27..35).contains(&y) && {
+                    let off = 0.5 * (44 - z) as f32;
+                    [55.0 - off, 55.0 + off]
+                        .iter()
+                        .any(|c| (x as f32 - c).abs() < 4.0)
+                };
+                let d2 = [(z, 35.0), (y, 35.0), (x, 10.0)]
+                    .iter()
+                    .map(|&(c, m)| (c as f32 - m).powi(2))
+                    .sum::<f32>();
+                if d2 <= 16.0 {
+                    1.04
+                } else if lung {
+                    lung_voxels += 1;
+                    0.0
+                } else if outside || trachea || bronchi {
+                    0.0
+                } else {
+                    1.04
+                }
+            })
+            .collect();
+        let device = hilum_gpu::cpu_backend().device;
+        let volume = Tensor::from_data(burn::tensor::TensorData::new(data, [nz, ny, nx]), &device);
+        (volume, lung_voxels as f64 * 1.5f64.powi(3) / 1000.0)
+    }
+
+    #[test]
+    fn the_lungs_are_told_apart_without_the_trachea_or_the_mediastinum_between_them() {
+        let (volume, lung_ml) = chest_with_trachea();
+        let mask = lung_mask(&volume, 1.5, 2);
+        let at = |z: usize, y: usize, x: usize| mask.at_iso(z, y, x);
+        assert_eq!(at(30, 35, 30), 1, "the right lung (lower x)");
+        assert_eq!(at(30, 35, 80), 2, "the left lung");
+        assert_eq!(at(70, 31, 55), 0, "the trachea above the lungs");
+        assert_eq!(at(40, 31, 55), 0, "the main bronchi in the mediastinum");
+        assert_eq!(at(15, 45, 55), 0, "the mediastinum, 15 mm across");
+        assert_eq!(at(35, 35, 10), 1, "a nodule on the pleura");
+        assert_eq!(at(35, 35, 4), 0, "the chest wall");
+        assert!(
+            (mask.volume_ml - lung_ml).abs() < 0.25 * lung_ml,
+            "{} mL against {lung_ml} mL of lung",
+            mask.volume_ml
+        );
     }
 }
