@@ -33,6 +33,10 @@ pub struct SeriesMeta {
     pub slice_thickness_mm: f64,
     /// Written to ImageComments on every image.
     pub comment: String,
+    /// The intravenous contrast agent, if any: the Contrast/Bolus module of
+    /// each CT Image Storage file (the Enhanced CT layout does not write its
+    /// coded counterpart).
+    pub contrast_agent: Option<String>,
 }
 
 /// How the series is laid out in files.
@@ -258,7 +262,16 @@ fn write_single_frame(
     volume: &Volume,
 ) -> std::io::Result<Vec<PathBuf>> {
     let n = volume.dims[2];
-    let base = common_attributes(meta, uids::CT_IMAGE_STORAGE);
+    let mut base = common_attributes(meta, uids::CT_IMAGE_STORAGE);
+    if let Some(agent) = &meta.contrast_agent {
+        put(
+            &mut base,
+            tags::CONTRAST_BOLUS_AGENT,
+            VR::LO,
+            agent.as_str(),
+        );
+        put(&mut base, tags::CONTRAST_BOLUS_ROUTE, VR::LO, "IV");
+    }
     (0..n)
         .into_par_iter()
         .map(|instance| {
@@ -454,6 +467,7 @@ impl SeriesMeta {
             kvp: 120.0,
             slice_thickness_mm: 2.0,
             comment: "test".into(),
+            contrast_agent: None,
         }
     }
 }

@@ -107,43 +107,52 @@ fn tool(name: &str) -> Command {
 }
 
 #[test]
-fn files_pass_dcmdump_and_dciodvfy() {
-    let p = generate(&PhantomSpec {
-        dims: [64, 64, 6],
-        ..spec(2)
-    });
-    let dir = tempfile::tempdir().unwrap();
-    let files = write_phantom(&p, dir.path(), FileLayout::SingleFrame).unwrap();
-    for f in [&files[0], &files[5]] {
-        let dump = tool("dcmdump").arg(f).output().unwrap();
-        assert!(
-            dump.status.success(),
-            "dcmdump: {}",
-            String::from_utf8_lossy(&dump.stderr)
-        );
-        let text = String::from_utf8_lossy(&dump.stdout);
-        assert!(text.contains("CTImageStorage"), "{text}");
-        assert!(text.contains("PHANTOM^SEED 2"));
-        let check = tool("dciodvfy").arg(f).output().unwrap();
-        let report = format!(
-            "{}{}",
-            String::from_utf8_lossy(&check.stdout),
-            String::from_utf8_lossy(&check.stderr)
-        );
-        assert!(
-            report.contains("CTImage"),
-            "dciodvfy did not recognise a CT image: {report}"
-        );
-        let problems: Vec<&str> = report
-            .lines()
-            .filter(|l| l.starts_with("Error") || l.starts_with("Warning"))
-            .collect();
-        assert!(
-            problems.is_empty(),
-            "dciodvfy on {}:\n{}",
-            f.display(),
-            problems.join("\n")
-        );
+fn files_pass_dcmdump_and_dciodvfy_with_and_without_contrast() {
+    for contrast in [false, true] {
+        let p = generate(&PhantomSpec {
+            dims: [64, 64, 6],
+            contrast,
+            ..spec(2)
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let files = write_phantom(&p, dir.path(), FileLayout::SingleFrame).unwrap();
+        for f in [&files[0], &files[5]] {
+            let dump = tool("dcmdump").arg(f).output().unwrap();
+            assert!(
+                dump.status.success(),
+                "dcmdump: {}",
+                String::from_utf8_lossy(&dump.stderr)
+            );
+            let text = String::from_utf8_lossy(&dump.stdout);
+            assert!(text.contains("CTImageStorage"), "{text}");
+            assert!(text.contains("PHANTOM^SEED 2"));
+            assert_eq!(
+                text.contains("ContrastBolusAgent") && text.contains("IODINATED CONTRAST"),
+                contrast,
+                "the Contrast/Bolus module only when enhanced: {text}"
+            );
+            assert_eq!(text.contains("WITH IV CONTRAST"), contrast);
+            let check = tool("dciodvfy").arg(f).output().unwrap();
+            let report = format!(
+                "{}{}",
+                String::from_utf8_lossy(&check.stdout),
+                String::from_utf8_lossy(&check.stderr)
+            );
+            assert!(
+                report.contains("CTImage"),
+                "dciodvfy did not recognise a CT image: {report}"
+            );
+            let problems: Vec<&str> = report
+                .lines()
+                .filter(|l| l.starts_with("Error") || l.starts_with("Warning"))
+                .collect();
+            assert!(
+                problems.is_empty(),
+                "dciodvfy on {} (contrast {contrast}):\n{}",
+                f.display(),
+                problems.join("\n")
+            );
+        }
     }
 }
 
