@@ -273,8 +273,9 @@ fn airways_by_slice(air: &[bool], dims: [usize; 3], cell_mm: f64, midline: f64) 
                 .filter(|&(y, x)| (0..dy as isize).contains(&y) && (0..dx as isize).contains(&x))
                 .map(|(y, x)| y as usize * dx + x as usize)
         };
+        // Air whose whole 3×3 neighbourhood, inside the slice, is air.
         let inner: Vec<bool> = (0..plane)
-            .map(|i| slice[i] && ring(i).all(|n| slice[n]) && ring(i).count() == 9)
+            .map(|i| ring(i).filter(|&n| slice[n]).count() == 9)
             .collect();
         let (region_of, sizes) = components(&inner, [1, dy, dx]);
         let mut x_sum = vec![0.0; sizes.len()];
@@ -421,8 +422,9 @@ mod tests {
 
     /// Two box lungs (1.5 mm iso voxels, 3 mm mask voxels) 15 mm apart below
     /// z = 25 and 30 mm above, where main bronchi 12 mm across run down and
-    /// out from a trachea 18 mm across, joining the lungs at z = 30–35; a
-    /// 6 mm nodule half in the right lung's lateral wall; air around the body.
+    /// out from a trachea 18 mm across through the mediastinum, entering the
+    /// lungs in their lowest slices (z = 30–31); a 6 mm nodule half in the
+    /// right lung's lateral wall; air around the body.
     /// Returns the volume and the mL of lung air drawn.
     fn chest_with_trachea() -> (Tensor<3>, f64) {
         let [nz, ny, nx] = [80usize, 70, 110];
