@@ -25,7 +25,8 @@ use structures::{build_tubes, draw_nodule, draw_tube, place_nodules, Attachment,
 /// Bumped whenever what a spec generates changes, so that copies written
 /// earlier (the demo study, the benchmark's phantom) are written again.
 /// 2: no nodule hidden in a vessel (2026-11-30).
-pub const GENERATION: u32 = 2;
+/// 3: an enhanced phantom's files carry the Contrast/Bolus module (2026-12-01).
+pub const GENERATION: u32 = 3;
 
 /// What to generate.
 #[derive(Clone, Debug, Serialize)]
