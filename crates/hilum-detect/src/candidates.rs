@@ -62,7 +62,7 @@ pub struct Candidate {
 
 /// The lung mask on a pyramid level's grid, as a 0/1 tensor on the device.
 /// Level voxel `i` covers iso voxels from `origin + i·factor`.
-fn mask_tensor(
+pub(crate) fn mask_tensor(
     mask: &LungMask,
     dims: [usize; 3],
     origin: [usize; 3],

@@ -14,6 +14,7 @@
 //! for measurement.
 
 pub mod candidates;
+pub mod contrast;
 pub mod filters;
 pub mod fused_conv;
 pub mod iso;

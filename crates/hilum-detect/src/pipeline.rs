@@ -161,6 +161,7 @@ pub fn detect_observed(
         )));
     }
 
+    let enhanced = crate::contrast::is_enhanced(&iso, &mask);
     step("finding candidates", 0.2)?;
     let t = Instant::now();
     let candidates = find_candidates(&iso, &mask, options.max_candidates);
@@ -207,7 +208,12 @@ pub fn detect_observed(
     // probability, so those somewhat below the cut are measured too.
     let measure_floor = options.min_confidence.min(MEASURE_FLOOR);
     let measured = measured_then_suppressed(&candidates, &confidence, measure_floor, |c| {
-        measure(volume, volume.affine.lps_to_voxel(c.lps_mm)?, c.radius_mm)
+        measure(
+            volume,
+            volume.affine.lps_to_voxel(c.lps_mm)?,
+            c.radius_mm,
+            enhanced,
+        )
     });
     let findings: Vec<Finding> = measured
         .into_iter()
