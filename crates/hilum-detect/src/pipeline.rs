@@ -153,6 +153,8 @@ pub fn detect_observed(
     step("segmenting the lungs", 0.1)?;
     let t = Instant::now();
     let mask = lung_mask(&iso.tensor, ISO_MM, MASK_FACTOR);
+    // Whether iodine fills the vessels decides what a dense finding can be.
+    let enhanced = crate::contrast::is_enhanced(&iso, &mask);
     times.lung_mask_ms = ms(t);
     if mask.volume_ml < 400.0 {
         return Err(DetectError::NotChest(format!(
@@ -161,7 +163,6 @@ pub fn detect_observed(
         )));
     }
 
-    let enhanced = crate::contrast::is_enhanced(&iso, &mask);
     step("finding candidates", 0.2)?;
     let t = Instant::now();
     let candidates = find_candidates(&iso, &mask, options.max_candidates);
