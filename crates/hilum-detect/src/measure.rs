@@ -554,7 +554,9 @@ fn largest_slice_axes(voxels: &[[usize; 3]], spacing: [f64; 3]) -> (f64, f64, us
 /// Measures the nodule around `centre` (volume voxel, fractional) whose radius
 /// is about `radius_mm`, and finds its centroid (volume voxel): seeds anywhere
 /// on one nodule give about the same centroid, so duplicate detections of a
-/// large nodule meet there. `None` when nothing nodule-like is there.
+/// large nodule meet there. `None` when nothing nodule-like is there, and,
+/// when the scan is `enhanced` (contrast in the blood), when it is a dense
+/// tube: an enhanced vessel or contrast in a vein.
 ///
 /// A blob filter's centre for a large nodule can lie on its rim, from where
 /// the region may run on into the chest wall the nodule touches. When the
