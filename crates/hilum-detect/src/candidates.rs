@@ -42,8 +42,8 @@ const WALL_CLOSING: usize = 9;
 /// decides what is chest wall for the largest blob scales. A solid nodule of
 /// 20–30 mm on the pleura fills a dent wider than `WALL_CLOSING`; flattened
 /// with the wall, it kept only its tip in the lung, a candidate 5–20 mm off
-/// its centre or none (10 of about 50 such nodules in the held-out phantoms
-/// missed at 4 FP/scan).
+/// its centre or none (7 of 45 such nodules in the unenhanced held-out
+/// phantoms missed at 4 FP/scan).
 const WIDE_WALL_CLOSING: usize = 5;
 
 /// Margin around the lungs' bounding box searched for candidates, iso voxels.
