@@ -96,7 +96,10 @@ fn spread(
 }
 
 /// The iso voxel box `[start, end)` per axis holding the lungs, with a margin.
-fn lung_box(mask: &LungMask, iso_dims: [usize; 3]) -> Option<[std::ops::Range<usize>; 3]> {
+pub(crate) fn lung_box(
+    mask: &LungMask,
+    iso_dims: [usize; 3],
+) -> Option<[std::ops::Range<usize>; 3]> {
     let [_, dy, dx] = mask.dims;
     let mut lo = [usize::MAX; 3];
     let mut hi = [0usize; 3];

@@ -3,7 +3,7 @@
 //! read above calcium's 200 HU; without it only calcified nodules and the
 //! edges of ribs at the mask's border do.
 
-use crate::candidates::mask_tensor;
+use crate::candidates::{lung_box, mask_tensor};
 use crate::iso::{normalise, IsoVolume};
 use crate::lung::LungMask;
 
@@ -14,16 +14,16 @@ use crate::lung::LungMask;
 /// lymph nodes, a few mL of some 4 L (0.001).
 pub const ENHANCED_DENSE_SHARE: f64 = 0.003;
 
-/// Share of the lung mask's iso voxels at 200 HU or more, on the device.
+/// Share of the lung mask's iso voxels at 200 HU or more, on the device,
+/// over the lungs' box only (the mask is empty outside it).
 pub fn dense_share(iso: &IsoVolume, mask: &LungMask) -> f64 {
-    let dims = iso.dims();
-    let in_lung = mask_tensor(mask, dims, [0; 3], 1, &iso.tensor.device());
-    let dense = iso
-        .tensor
-        .clone()
-        .greater_equal_elem(normalise(200))
-        .float()
-        * in_lung.clone();
+    let Some(region) = lung_box(mask, iso.dims()) else {
+        return 0.0;
+    };
+    let origin = region.clone().map(|r| r.start);
+    let lungs = iso.tensor.clone().slice(region);
+    let in_lung = mask_tensor(mask, lungs.dims(), origin, 1, &lungs.device());
+    let dense = lungs.greater_equal_elem(normalise(200)).float() * in_lung.clone();
     let dense: f32 = dense.sum().into_scalar();
     let lung: f32 = in_lung.sum().into_scalar();
     f64::from(dense) / f64::from(lung).max(1.0)
