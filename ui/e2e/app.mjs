@@ -6,7 +6,7 @@
 // usage (under a display, e.g. xvfb-run): node e2e/app.mjs APP_BINARY [SHOTS_DIR]
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import assert from "node:assert/strict";
@@ -104,5 +104,6 @@ try {
 } finally {
   if (session) await wd("DELETE", `/session/${session}`).catch(() => {});
   driver.kill();
+  rmSync(env.XDG_DATA_HOME, { recursive: true, force: true, maxRetries: 5 });
 }
 process.exit(failed ? 1 : 0);

@@ -7,7 +7,7 @@
 
 import { chromium } from "playwright-core";
 import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import assert from "node:assert/strict";
@@ -133,5 +133,6 @@ try {
 } finally {
   await browser.close();
   server.kill();
+  rmSync(data, { recursive: true, force: true, maxRetries: 5 });
 }
 process.exit(failed ? 1 : 0);
