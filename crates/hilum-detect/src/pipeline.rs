@@ -11,7 +11,7 @@ use crate::rescore::features;
 use crate::weights::Detector;
 use crate::{ISO_MM, MASK_FACTOR};
 use hilum_core::geometry::{norm, sub};
-use hilum_core::{categorize, study_category, Lobe, LungRads, Volume};
+use hilum_core::{categorize, study_category, Affine, Lobe, LungRads, Volume};
 use hilum_gpu::ComputeDevice;
 use rayon::prelude::*;
 use std::time::Instant;
@@ -209,12 +209,7 @@ pub fn detect_observed(
     // probability, so those somewhat below the cut are measured too.
     let measure_floor = options.min_confidence.min(MEASURE_FLOOR);
     let measured = measured_then_suppressed(&candidates, &confidence, measure_floor, |c| {
-        measure(
-            volume,
-            volume.affine.lps_to_voxel(c.lps_mm)?,
-            c.radius_mm,
-            enhanced,
-        )
+        measured_in_lung(volume, &mask, &iso.affine, c, enhanced)
     });
     let findings: Vec<Finding> = measured
         .into_iter()
@@ -230,9 +225,6 @@ pub fn detect_observed(
             // The nodule's centroid, not the blob filter's peak: a candidate on a
             // large nodule's edge then marks the same place as one at its centre.
             let centre = volume.affine.voxel_to_lps(centroid);
-            if !centroid_in_lung(&mask, &iso, centre) {
-                return None;
-            }
             let right = centre[0] < sides.midline_x;
             let extent = if right { sides.right } else { sides.left };
             Some(Finding {
@@ -269,18 +261,32 @@ const LUNG_REACH: usize = 1;
 /// from a candidate at the lung's edge can take in the spine or the
 /// mediastinum (on LIDC-IDRI-0001, a 35 mm "solid nodule" centred in a
 /// vertebral body); what is centred there is not a lung nodule.
-fn centroid_in_lung(
-    mask: &crate::lung::LungMask,
-    iso: &crate::iso::IsoVolume,
-    lps: [f64; 3],
-) -> bool {
-    iso.affine
+fn centroid_in_lung(mask: &crate::lung::LungMask, iso_affine: &Affine, lps: [f64; 3]) -> bool {
+    iso_affine
         .lps_to_voxel(lps)
         .is_some_and(|[x, y, z]| mask.near_iso([z, y, x], LUNG_REACH))
 }
 
 /// A candidate's measurement and the nodule's centroid (volume voxel).
 type Measured = (Measurement, [f64; 3]);
+
+/// `candidate` measured, `None` when nothing nodule-like is there or the
+/// region is centred outside the lungs. That is decided before suppression:
+/// on the pleura, the most confident candidate's region can run into the
+/// chest wall (23 mm, centred in it) while the next candidate, 4 mm away,
+/// measures the 12 mm nodule itself, which the first must not suppress.
+fn measured_in_lung(
+    volume: &Volume,
+    mask: &crate::lung::LungMask,
+    iso_affine: &Affine,
+    candidate: &Candidate,
+    enhanced: bool,
+) -> Option<Measured> {
+    let seed = volume.affine.lps_to_voxel(candidate.lps_mm)?;
+    measure(volume, seed, candidate.radius_mm, enhanced).filter(|(_, centroid)| {
+        centroid_in_lung(mask, iso_affine, volume.affine.voxel_to_lps(*centroid))
+    })
+}
 
 /// The candidates at or above `floor` measured (in parallel), then suppressed
 /// among those that measured as something, most confident first: one where
@@ -398,7 +404,6 @@ fn side_extents(mask: &crate::lung::LungMask, iso: &crate::iso::IsoVolume) -> Si
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hilum_core::Affine;
 
     fn volume(dims: [usize; 3], spacing: [f64; 3]) -> Volume {
         Volume {
@@ -504,27 +509,62 @@ mod tests {
         assert!(matches!(err, DetectError::NotChest(_)), "{err}");
     }
 
-    #[test]
-    fn a_finding_centred_outside_the_lungs_is_not_a_lung_nodule() {
-        let device = hilum_gpu::cpu_backend().device;
-        // 1.5 mm iso voxels from the origin; lung in the mask voxels x < 5
-        // (iso x < 10, patient x < 14.25 mm), 2 iso voxels a mask voxel.
-        let iso = crate::iso::IsoVolume {
-            tensor: burn::tensor::Tensor::zeros([20, 20, 20], &device),
-            spacing_mm: 1.5,
-            affine: Affine::axis_aligned([1.5; 3]),
-        };
-        let labels = (0..1000).map(|i| u8::from(i % 10 < 5)).collect();
+    /// 1.5 mm iso voxels from the origin, 40 a side; lung in the mask voxels
+    /// x < 10 (iso x < 20, patient x < 29.25 mm), 2 iso voxels a mask voxel.
+    fn lung_on_the_left_half() -> (Affine, crate::lung::LungMask) {
+        let labels = (0..8000).map(|i| u8::from(i % 20 < 10)).collect();
         let mask = crate::lung::LungMask {
-            dims: [10; 3],
+            dims: [20; 3],
             factor: 2,
             labels,
-            centroid_iso: [10.0; 3],
+            centroid_iso: [20.0; 3],
             volume_ml: 0.0,
         };
-        let at_x = |x: f64| centroid_in_lung(&mask, &iso, [x, 15.0, 15.0]);
-        assert!(at_x(6.0), "in the lung");
-        assert!(at_x(16.5), "on the pleura, within a mask voxel of the lung");
-        assert!(!at_x(22.5), "in the chest wall");
+        (Affine::axis_aligned([1.5; 3]), mask)
+    }
+
+    #[test]
+    fn a_finding_centred_outside_the_lungs_is_not_a_lung_nodule() {
+        let (iso_affine, mask) = lung_on_the_left_half();
+        let at_x = |x: f64| centroid_in_lung(&mask, &iso_affine, [x, 30.0, 30.0]);
+        assert!(at_x(21.0), "in the lung");
+        assert!(at_x(31.5), "on the pleura, within a mask voxel of the lung");
+        assert!(!at_x(37.5), "in the chest wall");
+    }
+
+    #[test]
+    fn a_region_grown_into_the_chest_wall_measures_as_nothing() {
+        let (iso_affine, mask) = lung_on_the_left_half();
+        // The same box as a CT volume: lung at x < 29.25 mm, chest wall
+        // beyond, and a 9 mm solid nodule in the lung.
+        let mut v = volume([40, 40, 40], [1.5; 3]);
+        for k in 0..40 {
+            for j in 0..40 {
+                for i in 0..40 {
+                    let p = [i, j, k].map(|c| c as f64 * 1.5);
+                    let nodule = norm(sub(p, [15.0, 30.0, 30.0])) <= 4.5;
+                    v.data[i + 40 * (j + 40 * k)] = if p[0] >= 29.25 || nodule { 40 } else { -850 };
+                }
+            }
+        }
+        let candidate = |x: f64| Candidate {
+            zyx: [0; 3],
+            lps_mm: [x, 30.0, 30.0],
+            blob_score: 1.0,
+            radius_mm: 4.5,
+        };
+        let measured = |x: f64| measured_in_lung(&v, &mask, &iso_affine, &candidate(x), false);
+        let (nodule, _) = measured(15.0).expect("the nodule");
+        assert!((nodule.mean_diameter_mm - 9.0).abs() < 1.5, "{nodule:?}");
+        // Seeded in the wall, a region is measured, centred in the wall.
+        let in_wall = candidate(40.0);
+        assert!(measure(
+            &v,
+            v.affine.lps_to_voxel(in_wall.lps_mm).unwrap(),
+            4.5,
+            false
+        )
+        .is_some());
+        assert_eq!(measured(40.0), None);
     }
 }
