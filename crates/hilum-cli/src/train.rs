@@ -53,8 +53,11 @@ pub struct Args {
 pub struct PhantomSet {
     #[arg(long, default_value = "384x384x200", value_parser = parse_dims)]
     pub size: [usize; 3],
-    #[arg(long, default_value_t = 1.5)]
-    pub slice_mm: f64,
+    /// Slice spacing and thickness, mm; several (`1.5,2.5`) give each seed
+    /// one in turn (seed modulo their count), the number of slices scaled so
+    /// that every phantom covers what `--size` covers at the first.
+    #[arg(long, default_value = "1.5", value_delimiter = ',', value_parser = parse_slice_mm)]
+    pub slice_mm: Vec<f64>,
     #[arg(long, default_value_t = 30.0)]
     pub noise: f32,
     #[arg(long, default_value_t = 12)]
@@ -68,9 +71,12 @@ pub struct PhantomSet {
 impl PhantomSet {
     /// The phantom of `seed` in this set.
     pub fn spec(&self, seed: u64) -> hilum_phantom::PhantomSpec {
+        let slice_mm = self.slice_mm[(seed % self.slice_mm.len() as u64) as usize];
+        let [x, y, z] = self.size;
+        let slices = ((z as f64 * self.slice_mm[0] / slice_mm).round() as usize).max(1);
         hilum_phantom::PhantomSpec {
-            dims: self.size,
-            slice_mm: self.slice_mm,
+            dims: [x, y, slices],
+            slice_mm,
             noise_hu: self.noise,
             nodules: self.nodules,
             contrast: contrast_hash(seed) < self.contrast_share,
@@ -89,6 +95,14 @@ impl PhantomSet {
 /// of enhanced phantoms.
 fn contrast_hash(seed: u64) -> f64 {
     (seed as f64 * 0.618_033_988_749_895).fract()
+}
+
+fn parse_slice_mm(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.3..=10.0).contains(&v) => Ok(v),
+        Ok(v) => Err(format!("{v} mm is outside 0.3–10 mm")),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 fn parse_share(s: &str) -> Result<f64, String> {
@@ -176,7 +190,7 @@ mod tests {
     fn enhanced(share: f64, seeds: std::ops::Range<u64>) -> usize {
         let set = PhantomSet {
             size: [64, 64, 32],
-            slice_mm: 1.5,
+            slice_mm: vec![1.5],
             noise: 30.0,
             nodules: 12,
             contrast_share: share,
@@ -192,5 +206,20 @@ mod tests {
         assert_eq!(enhanced(0.5, 2000..2032), 16);
         assert_eq!(enhanced(0.5, 8000..8020), 10);
         assert!(parse_share("1.5").is_err() && parse_share("-0.1").is_err());
+    }
+
+    #[test]
+    fn several_slice_thicknesses_take_turns_by_seed_and_cover_the_same_length() {
+        let set = PhantomSet {
+            size: [64, 64, 200],
+            slice_mm: vec![1.5, 2.5],
+            noise: 30.0,
+            nodules: 12,
+            contrast_share: 0.0,
+        };
+        let (even, odd) = (set.spec(1000), set.spec(1001));
+        assert_eq!((even.slice_mm, even.dims[2]), (1.5, 200));
+        assert_eq!((odd.slice_mm, odd.dims[2]), (2.5, 120));
+        assert!(parse_slice_mm("0").is_err() && parse_slice_mm("2.5").is_ok());
     }
 }

@@ -26,7 +26,8 @@ use structures::{build_tubes, draw_nodule, draw_tube, place_nodules, Attachment,
 /// earlier (the demo study, the benchmark's phantom) are written again.
 /// 2: no nodule hidden in a vessel (2026-11-30).
 /// 3: an enhanced phantom's files carry the Contrast/Bolus module (2026-12-01).
-pub const GENERATION: u32 = 3;
+/// 4: the lungs' boundary averaged over the slice thickness (2026-12-01).
+pub const GENERATION: u32 = 4;
 
 /// What to generate.
 #[derive(Clone, Debug, Serialize)]
@@ -325,8 +326,19 @@ fn draw_slice(ctx: &SliceContext, noise_hu: f32, noise: &mut Rng, out: &mut [i16
                 if (p[0] - lung.cx).abs() > lung.lateral.max(lung.medial) + 4.0 {
                     continue;
                 }
-                let depth = a.lung_depth(lung, p);
-                let alpha = (depth / ctx.edge + 0.5).clamp(0.0, 1.0);
+                // The slice averages the lung's boundary over its thickness
+                // too: where the boundary runs oblique to the slice (the
+                // diaphragm's dome, the heart's sides) it is a band of
+                // intermediate density several mm wide, as on a real scan.
+                let alpha = ctx
+                    .depths
+                    .iter()
+                    .map(|d| {
+                        let depth = a.lung_depth(lung, [p[0], p[1], p[2] + d]);
+                        (depth / ctx.edge + 0.5).clamp(0.0, 1.0)
+                    })
+                    .sum::<f32>()
+                    / ctx.depths.len() as f32;
                 if alpha > 0.0 {
                     // Dependent (posterior) lung is denser; texture mimics parenchyma.
                     let mut lung_hu = hu::LUNG

@@ -188,3 +188,33 @@ fn contrast_brightens_the_blood_and_changes_nothing_else() {
     // Heart, aorta and the vessel trees: a few per cent of the chest.
     assert!((0.01..0.2).contains(&share), "brightened share {share}");
 }
+
+/// Where the lungs' base meets the diaphragm, the slice below the last one of
+/// lung averages both over its thickness: a band of intermediate density, as
+/// on a real scan, rather than a step (2.5 mm slices, no noise).
+#[test]
+fn the_slice_thickness_blurs_the_lungs_boundary() {
+    let p = generate(&PhantomSpec {
+        dims: [256, 256, 96],
+        noise_hu: 0.0,
+        ..PhantomSpec::small(3)
+    });
+    let v = &p.volume;
+    let [nx, ny, nz] = v.dims;
+    let (mut blurred, mut columns) = (0, 0);
+    for j in 0..ny {
+        for i in 0..nx {
+            let Some(k) = (1..nz).find(|&k| v.get(i, j, k) < -700) else {
+                continue;
+            };
+            if (0..k).any(|below| v.get(i, j, below) >= 0) {
+                columns += 1;
+                let under = v.get(i, j, k - 1);
+                blurred += usize::from(under > -650 && under < -150);
+            }
+        }
+    }
+    let share = blurred as f64 / columns as f64;
+    assert!(columns > 1000, "{columns} columns through the diaphragm");
+    assert!(share > 0.4, "{blurred} of {columns} columns blurred");
+}
