@@ -999,6 +999,20 @@ mod tests {
         assert!(off_mm < 1.0, "centroid {centroid:?}");
     }
 
+    /// A cut of a phantom scan (little-endian i16 HU, x fastest) on its
+    /// 0.9375 × 0.9375 × 1.5 mm voxels.
+    fn phantom_cut(bytes: &[u8], dims: [usize; 3]) -> Volume {
+        let data = bytes
+            .chunks_exact(2)
+            .map(|b| i16::from_le_bytes([b[0], b[1]]))
+            .collect();
+        Volume {
+            dims,
+            affine: Affine::axis_aligned([0.9375, 0.9375, 1.5]),
+            data,
+        }
+    }
+
     #[test]
     fn a_calcified_nodule_among_vessels_is_measured_alone() {
         // A 4.95 mm calcified nodule of the phantom (seed 5015) with vessels
@@ -1006,16 +1020,10 @@ mod tests {
         // 0.9375 × 0.9375 × 1.5 mm around its centre (voxel 10, 10, 5). It
         // was measured with the vessels: a 7.2 mm solid nodule centred 2.95 mm
         // off, outside its radius.
-        let bytes = include_bytes!("testdata/calcified-on-vessels.i16");
-        let data: Vec<i16> = bytes
-            .chunks_exact(2)
-            .map(|b| i16::from_le_bytes([b[0], b[1]]))
-            .collect();
-        let v = Volume {
-            dims: [21, 21, 11],
-            affine: Affine::axis_aligned([0.9375, 0.9375, 1.5]),
-            data,
-        };
+        let v = phantom_cut(
+            include_bytes!("testdata/calcified-on-vessels.i16"),
+            [21, 21, 11],
+        );
         let (m, centroid) = measure(&v, [10.0, 10.0, 5.0], 2.5, false).unwrap();
         assert_eq!(m.kind, NoduleKind::Calcified, "{m:?}");
         assert!((m.mean_diameter_mm - 4.95).abs() < 1.0, "{m:?}");
@@ -1034,17 +1042,11 @@ mod tests {
         // from its centre, which the blob filter gave a 3.1 mm radius. From
         // that reach it was measured as a 10.8 mm part-solid nodule centred
         // 6.2 mm off the candidate (beyond its radius); from 4.7 mm, as it is.
-        let bytes = include_bytes!("testdata/solid-nodule-small-reach.i16");
-        let data: Vec<i16> = bytes
-            .chunks_exact(2)
-            .map(|b| i16::from_le_bytes([b[0], b[1]]))
-            .collect();
-        let sp = [0.9375, 0.9375, 1.5];
-        let v = Volume {
-            dims: [25, 25, 17],
-            affine: Affine::axis_aligned(sp),
-            data,
-        };
+        let v = phantom_cut(
+            include_bytes!("testdata/solid-nodule-small-reach.i16"),
+            [25, 25, 17],
+        );
+        let sp = v.spacing();
         let candidate = [12.433, 12.233, 8.0];
         let (m, centroid) = measure(&v, candidate, 3.12, false).unwrap();
         assert_eq!(m.kind, NoduleKind::Solid, "{m:?}");
