@@ -619,12 +619,16 @@ fn candidate_radii() -> impl Iterator<Item = f64> {
         .flat_map(|(_, scales)| scales.iter().map(|sigma| sigma * 3f64.sqrt()))
 }
 
+/// Distance in mm between two (fractional) volume voxels.
+fn voxel_distance_mm(v: &Volume, p: [f64; 3], q: [f64; 3]) -> f64 {
+    let sp = v.spacing();
+    norm(std::array::from_fn(|a| (p[a] - q[a]) * sp[a]))
+}
+
 /// Distance from `seed` (volume voxel) to a measurement's centroid, as a share
 /// of its radius.
 fn off_centre(v: &Volume, seed: [f64; 3], (m, centroid): &(Measurement, [f64; 3])) -> f64 {
-    let sp = v.spacing();
-    let moved_mm = norm(std::array::from_fn(|a| (centroid[a] - seed[a]) * sp[a]));
-    moved_mm / (m.mean_diameter_mm / 2.0).max(f64::MIN_POSITIVE)
+    voxel_distance_mm(v, *centroid, seed) / (m.mean_diameter_mm / 2.0).max(f64::MIN_POSITIVE)
 }
 
 /// Whether the seed lies within the measured nodule's radius of its centroid.
@@ -642,8 +646,7 @@ fn measure_recentred(
 ) -> Option<(Measurement, [f64; 3])> {
     let first = measure_from(v, centre, radius_mm, enhanced)?;
     let (m, centroid) = &first;
-    let sp = v.spacing();
-    let moved_mm = norm(std::array::from_fn(|a| (centroid[a] - centre[a]) * sp[a]));
+    let moved_mm = voxel_distance_mm(v, *centroid, centre);
     let radius = m.mean_diameter_mm / 2.0;
     if moved_mm <= (RECENTRE_SHARE * radius).max(RECENTRE_MIN_MM) {
         return Some(first);
