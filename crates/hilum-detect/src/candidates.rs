@@ -3,7 +3,7 @@
 //! twice, on the volume with its chest wall flattened and on its ground glass
 //! alone, the two lists interleaved.
 
-use crate::filters::{blobness, gaussian, hessian, max_pool3d};
+use crate::filters::{blob_response, gaussian, max_pool3d};
 use crate::iso::IsoVolume;
 use crate::lung::LungMask;
 use burn::tensor::module::adaptive_avg_pool3d;
@@ -275,7 +275,7 @@ fn blobs(
             let extra_mm = (sigma_mm * sigma_mm - pre_blur_mm2).max(0.0).sqrt();
             let sigma = sigma_mm / voxel_mm;
             // σ² normalises the Hessian, so responses compare across scales.
-            let b = blobness(hessian(gaussian(level.clone(), extra_mm / voxel_mm)))
+            let b = blob_response(gaussian(level.clone(), extra_mm / voxel_mm))
                 .mul_scalar(sigma * sigma);
             best_scale = best_scale.mask_fill(b.clone().greater(best.clone()), s as f32);
             best = best.max_pair(b);

@@ -1,6 +1,8 @@
 //! Volume filters on burn tensors. A volume is a `Tensor<3>` laid out
 //! `[z, y, x]` (slices, rows, columns), the same order as `Volume::data`.
 
+use crate::axis_convolution::convolve_axis;
+use crate::blob_strength::blob_strength;
 use burn::tensor::module::{conv3d, max_pool1d, max_pool2d};
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -49,28 +51,30 @@ fn to5(v: Tensor<3>) -> Tensor<5> {
     v.unsqueeze_dim::<4>(0).unsqueeze_dim::<5>(0)
 }
 
-/// Separable Gaussian smoothing (zero padding outside the volume).
+/// Separable Gaussian smoothing (zero padding outside the volume): each pass
+/// the hand-written kernel on wgpu devices, burn's `conv3d` otherwise.
 pub fn gaussian(v: Tensor<3>, sigma_voxels: f64) -> Tensor<3> {
-    let device = v.device();
     let k = gaussian_kernel(sigma_voxels);
-    let n = k.len();
-    let r = n / 2;
-    let mut x = to5(v);
-    for axis in 0..3 {
-        let mut shape = [1usize, 1, 1, 1, 1];
-        shape[2 + axis] = n;
-        let mut padding = [0usize; 3];
-        padding[axis] = r;
-        let weight = float_tensor(k.clone(), shape, &device);
-        x = conv3d(
-            x,
-            weight,
-            None,
-            ConvOptions::new([1, 1, 1], padding, [1, 1, 1], 1),
-        );
-    }
-    let [_, _, z, y, xx] = x.dims();
-    x.reshape([z, y, xx])
+    (0..3).fold(v, |x, axis| {
+        convolve_axis(&x, axis, &k).unwrap_or_else(|| convolve_axis_with_burn(x, axis, &k))
+    })
+}
+
+/// `v` convolved along `axis` with the centred `taps` by burn's `conv3d`.
+fn convolve_axis_with_burn(v: Tensor<3>, axis: usize, taps: &[f32]) -> Tensor<3> {
+    let dims = v.dims();
+    let mut shape = [1usize, 1, 1, 1, 1];
+    shape[2 + axis] = taps.len();
+    let mut padding = [0usize; 3];
+    padding[axis] = taps.len() / 2;
+    let weight = float_tensor(taps.to_vec(), shape, &v.device());
+    let x = conv3d(
+        to5(v),
+        weight,
+        None,
+        ConvOptions::new([1, 1, 1], padding, [1, 1, 1], 1),
+    );
+    x.reshape(dims)
 }
 
 /// `inner` (the volume less one voxel at each end of `axis`) padded back
@@ -118,6 +122,12 @@ pub fn hessian(v: Tensor<3>) -> [Tensor<3>; 6] {
         first_difference(dz, 2),
         first_difference(dy, 2),
     ]
+}
+
+/// `blobness(hessian(v))`: one hand-written kernel on wgpu devices, burn's
+/// tensor operations otherwise.
+pub fn blob_response(v: Tensor<3>) -> Tensor<3> {
+    blob_strength(&v).unwrap_or_else(|| blobness(hessian(v)))
 }
 
 /// Bright-blob strength from the Hessian: where all three eigenvalues are

@@ -5,20 +5,19 @@
 //! time. burn's CPU backend and autodiff tensors (training) keep burn's own
 //! `conv3d`; the tests hold the two to the same numbers.
 
-use burn::backend::wgpu::{CubeBackend, CubeTensor, KernelSource, SourceKernel, SourceTemplate};
+use crate::wgsl::{constants, dispatch, empty_f32, f32_primitive, WORKGROUP};
+use burn::backend::wgpu::{CubeBackend, KernelSource, SourceKernel, SourceTemplate};
 use burn::cubecl::prelude::KernelId;
 use burn::cubecl::server::KernelArguments;
-use burn::cubecl::{CubeCount, CubeDim};
-use burn::tensor::{DType, Shape, Tensor};
+use burn::cubecl::CubeDim;
+use burn::tensor::{Shape, Tensor};
 
 const SHADER: &str = include_str!("../../../shaders/conv3x3x3_relu.wgsl");
-/// Invocations per workgroup, as the shader declares.
-const WORKGROUP: u32 = 64;
-/// Output channels and voxels along x per invocation, as the shader fixes them.
+/// Output channels per invocation, as the shader fixes them.
 const GROUP: u32 = 8;
-const RUN: u32 = 3;
-/// Workgroups per dispatch row (the smallest per-dimension limit wgpu guarantees).
-const MAX_ROW: u32 = 65_535;
+/// Output voxels along x per invocation, the first that divides the output's
+/// width: longer runs read each weight for more voxels.
+const RUNS: [u32; 3] = [12, 6, 3];
 
 /// One compiled variant: every size is a constant in the shader text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -29,20 +28,22 @@ struct Layer {
     out_c: u32,
     out_dims: [u32; 3],
     stride: u32,
+    /// Output voxels along x per invocation.
+    run: u32,
 }
 
 impl Layer {
-    /// Workgroups: an invocation per run of `RUN` output voxels along x, per
-    /// group of `GROUP` output channels, per patch.
-    fn workgroups(&self) -> u32 {
-        let runs = self.out_dims.iter().product::<u32>() / RUN;
-        (self.batch * (self.out_c / GROUP) * runs).div_ceil(WORKGROUP)
+    /// An invocation per run of `run` output voxels along x, per group of
+    /// `GROUP` output channels, per patch.
+    fn invocations(&self) -> u32 {
+        let runs = self.out_dims.iter().product::<u32>() / self.run;
+        self.batch * (self.out_c / GROUP) * runs
     }
 }
 
 impl KernelSource for Layer {
     fn source(&self) -> SourceTemplate {
-        let constants = [
+        let header = constants(&[
             ("BATCH", self.batch),
             ("IN_C", self.in_c),
             ("IN_D", self.in_dims[0]),
@@ -53,11 +54,8 @@ impl KernelSource for Layer {
             ("OUT_H", self.out_dims[1]),
             ("OUT_W", self.out_dims[2]),
             ("STRIDE", self.stride),
-        ];
-        let header: String = constants
-            .iter()
-            .map(|(name, value)| format!("const {name}: u32 = {value}u;\n"))
-            .collect();
+            ("RUN", self.run),
+        ]);
         SourceTemplate::new(header + SHADER)
     }
 
@@ -68,14 +66,6 @@ impl KernelSource for Layer {
     fn lang(&self) -> &'static str {
         "wgsl"
     }
-}
-
-/// The tensor's cubecl primitive, contiguous, or `None` when it lives on
-/// another backend (burn's CPU backend, or autodiff during training).
-fn cube_tensor<const D: usize>(t: &Tensor<D>) -> Option<CubeTensor> {
-    let primitive = t.clone().try_into_primitive::<CubeBackend>().ok()?;
-    let contiguous = primitive.is_contiguous() && primitive.dtype == DType::F32;
-    contiguous.then_some(primitive)
 }
 
 /// `relu(conv3d(x, weight, bias))` with a 3×3×3 kernel, padding 1 and the
@@ -99,19 +89,17 @@ pub fn conv3x3x3_relu(
         return None;
     }
     let out_dims = [d, h, w].map(|n| ((n - 1) / stride + 1) as u32);
-    if out_dims[2] % RUN != 0 {
-        return None;
-    }
-    let input = cube_tensor(x)?;
+    let run = RUNS.into_iter().find(|r| out_dims[2] % r == 0)?;
+    let input = f32_primitive(x)?;
     // [out_c, in_c, 27] → [in_c, 27, out_c], so one vec4 load holds four output channels.
-    let weight = cube_tensor(
+    let weight = f32_primitive(
         &weight
             .clone()
             .reshape([out_c, in_c * 27])
             .swap_dims(0, 1)
             .reshape([in_c * 27 * out_c]),
     )?;
-    let bias = cube_tensor(bias)?;
+    let bias = f32_primitive(bias)?;
 
     let layer = Layer {
         batch: batch as u32,
@@ -120,12 +108,10 @@ pub fn conv3x3x3_relu(
         out_c: out_c as u32,
         out_dims,
         stride: stride as u32,
+        run,
     };
-    let client = input.client.clone();
-    let elements = batch * out_c * out_dims.iter().map(|&n| n as usize).product::<usize>();
-    let output = CubeTensor::new_contiguous(
-        client.clone(),
-        input.device.clone(),
+    let output = empty_f32(
+        &input,
         Shape::from([
             batch,
             out_c,
@@ -133,16 +119,12 @@ pub fn conv3x3x3_relu(
             out_dims[1] as usize,
             out_dims[2] as usize,
         ]),
-        client.empty(elements * size_of::<f32>()),
-        DType::F32,
     );
-    let workgroups = layer.workgroups();
-    let row = workgroups.min(MAX_ROW);
-    client.launch(
+    input.client.launch(
         Box::new(SourceKernel::new(layer, CubeDim::new_1d(WORKGROUP))),
-        CubeCount::Static(row, workgroups.div_ceil(row), 1),
+        dispatch(layer.invocations()),
         KernelArguments::new()
-            .with_buffer(input.handle.binding())
+            .with_buffer(input.handle.clone().binding())
             .with_buffer(weight.handle.binding())
             .with_buffer(bias.handle.binding())
             .with_buffer(output.handle.clone().binding()),

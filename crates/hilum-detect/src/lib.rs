@@ -13,6 +13,8 @@
 //! components), the candidate list, and the voxels around each kept nodule
 //! for measurement.
 
+pub mod axis_convolution;
+pub mod blob_strength;
 pub mod candidates;
 pub mod contrast;
 pub mod filters;
@@ -29,6 +31,7 @@ pub mod rescore;
 #[cfg(feature = "train")]
 pub mod train;
 pub mod weights;
+mod wgsl;
 
 pub use candidates::{find_candidates, Candidate};
 pub use iso::{to_iso, IsoVolume};

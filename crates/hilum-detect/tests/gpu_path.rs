@@ -3,7 +3,7 @@
 //! backend and against phantom truth.
 
 use burn::tensor::{Tensor, TensorData};
-use hilum_detect::filters::{blobness, gaussian, hessian, max_pool3d};
+use hilum_detect::filters::{blob_response, gaussian, max_pool3d};
 use hilum_detect::{
     detect, find_candidates, lung_mask, to_iso, DetectOptions, ISO_MM, MASK_FACTOR,
 };
@@ -28,7 +28,7 @@ fn filtered(device: &burn::tensor::Device) -> Vec<f32> {
         })
         .collect();
     let v: Tensor<3> = Tensor::from_data(TensorData::new(data, [n, n, n]), device);
-    let b = blobness(hessian(gaussian(v, 1.5)));
+    let b = blob_response(gaussian(v, 1.5));
     let p = max_pool3d(b.clone(), 3);
     let mut out: Vec<f32> = b.into_data().try_to_vec().unwrap();
     out.extend(p.into_data().try_to_vec::<f32>().unwrap());
@@ -202,6 +202,83 @@ fn the_fused_convolution_matches_burns_on_software_vulkan() {
             "layer {i}: largest difference {worst}"
         );
     }
+}
+
+#[test]
+fn the_hand_written_filter_kernels_match_burns_on_software_vulkan() {
+    use hilum_detect::axis_convolution::convolve_axis;
+    use hilum_detect::blob_strength::blob_strength;
+    use hilum_detect::filters::{blobness, gaussian_kernel, hessian};
+
+    let gpu = software_vulkan().device;
+    let cpu = cpu_backend().device;
+    // Odd sizes (runs of four cut short at the end of an axis), an axis
+    // shorter than the kernel, and a view cut from a larger volume.
+    for (i, dims) in [[7, 11, 13], [3, 9, 5], [12, 4, 10]]
+        .into_iter()
+        .enumerate()
+    {
+        let on = |device| tensor(dims, i, device).mul_scalar(2.0);
+        // Blobs need curvature: noise smoothed once, the same values on both devices.
+        let bumpy = |seed| -> Vec<f32> {
+            let noise = tensor([dims[0] + 2, dims[1], dims[2]], seed, &cpu);
+            gaussian(noise, 0.7).into_data().try_to_vec().unwrap()
+        };
+        let bumps = bumpy(i + 50);
+        let whole = |device| {
+            let shape = [dims[0] + 2, dims[1], dims[2]];
+            Tensor::<3>::from_data(TensorData::new(bumps.clone(), shape), device)
+        };
+        let view = |device| whole(device).narrow(0, 1, dims[0]);
+        for sigma in [0.6, 1.3, 2.0] {
+            let taps = gaussian_kernel(sigma);
+            for axis in 0..3 {
+                let fast = convolve_axis(&on(&gpu), axis, &taps)
+                    .expect("the kernel takes every volume on a wgpu device");
+                let reference = gaussian_axis_by_burn(on(&cpu), axis, &taps);
+                let worst = largest_difference(
+                    fast.into_data().try_to_vec().unwrap(),
+                    reference.into_data().try_to_vec().unwrap(),
+                );
+                assert!(worst < 1e-5, "{dims:?} σ {sigma} axis {axis}: {worst}");
+            }
+        }
+        for (name, v_gpu, v_cpu) in [
+            ("whole", on(&gpu), on(&cpu)),
+            ("view", view(&gpu), view(&cpu)),
+        ] {
+            let fast = blob_strength(&v_gpu).expect("the kernel takes every volume");
+            let reference = blobness(hessian(v_cpu));
+            let reference: Vec<f32> = reference.into_data().try_to_vec().unwrap();
+            let max = reference.iter().cloned().fold(0f32, f32::max);
+            assert!(max > 0.0, "{dims:?} {name}: some voxel is a blob");
+            let worst = largest_difference(fast.into_data().try_to_vec().unwrap(), reference);
+            assert!(worst < 1e-4 * max, "{dims:?} {name}: {worst} (max {max})");
+        }
+    }
+    let cpu_volume = tensor([4, 4, 4], 0, &cpu);
+    assert!(convolve_axis(&cpu_volume, 0, &[0.5, 0.5, 0.0]).is_none());
+    assert!(blob_strength(&cpu_volume).is_none());
+}
+
+/// burn's `conv3d` along one axis, as the CPU backend smooths.
+fn gaussian_axis_by_burn(v: Tensor<3>, axis: usize, taps: &[f32]) -> Tensor<3> {
+    use burn::tensor::module::conv3d;
+    use burn::tensor::ops::ConvOptions;
+    let dims = v.dims();
+    let mut shape = [1usize; 5];
+    shape[2 + axis] = taps.len();
+    let mut padding = [0usize; 3];
+    padding[axis] = taps.len() / 2;
+    let weight = Tensor::from_data(TensorData::new(taps.to_vec(), shape), &v.device());
+    let x = v.reshape([1, 1, dims[0], dims[1], dims[2]]);
+    conv3d(
+        x,
+        weight,
+        None,
+        ConvOptions::new([1; 3], padding, [1; 3], 1),
+    )
+    .reshape(dims)
 }
 
 #[test]

@@ -1,0 +1,86 @@
+// A 1D convolution along one axis of a volume, zero outside it: one pass of
+// the separable Gaussian (crates/hilum-detect/src/filters.rs) in one kernel.
+//
+// burn's generic conv3d ran these passes at under 0.1 GFLOP/s under lavapipe,
+// where they were most of the candidate stage. Each invocation computes RUN
+// neighbouring outputs along the axis from a sliding window of inputs, so each
+// input read serves up to RUN taps (reads, not arithmetic, set the pace there).
+//
+// The module-scope constants are prepended by axis_convolution.rs:
+//   LEN    voxels along the axis
+//   INNER  elements between neighbours along the axis (the product of the
+//          dimensions after it), OUTER the product of those before it
+//   RADIUS taps either side of the centre (TAPS = 2·RADIUS + 1)
+//   LINES_FIRST 1 when neighbouring invocations take neighbouring lines (the
+//          axis is not the innermost one, so their reads are close together),
+//          0 when they take neighbouring runs of one line
+// Layouts (f32, contiguous): input and output [OUTER][LEN][INNER], taps [TAPS].
+
+@group(0) @binding(0) var<storage, read_write> input: array<f32>;
+@group(0) @binding(1) var<storage, read_write> taps: array<f32>;
+@group(0) @binding(2) var<storage, read_write> output: array<f32>;
+
+const RUN: u32 = 4u;
+const TAPS: u32 = 2u * RADIUS + 1u;
+const RUNS: u32 = (LEN + RUN - 1u) / RUN;
+const LINES: u32 = OUTER * INNER;
+
+// Input at position `i` along the line starting at `base`; zero outside.
+fn sample(base: u32, i: i32) -> f32 {
+    let inside = i >= 0 && i < i32(LEN);
+    return select(0.0, input[select(0u, base + u32(i) * INNER, inside)], inside);
+}
+
+@compute @workgroup_size(64)
+fn main(
+    @builtin(workgroup_id) workgroup: vec3<u32>,
+    @builtin(num_workgroups) workgroups: vec3<u32>,
+    @builtin(local_invocation_index) lane: u32,
+) {
+    let id = (workgroup.x + workgroup.y * workgroups.x) * 64u + lane;
+    if id >= LINES * RUNS {
+        return;
+    }
+    var line: u32;
+    var run: u32;
+    if LINES_FIRST == 1u {
+        line = id % LINES;
+        run = id / LINES;
+    } else {
+        line = id / RUNS;
+        run = id % RUNS;
+    }
+    let base = (line / INNER) * LEN * INNER + line % INNER;
+    let first = i32(run * RUN);
+
+    // The window holds inputs first + t − RADIUS .. first + t − RADIUS + 3.
+    var a = sample(base, first - i32(RADIUS));
+    var b = sample(base, first - i32(RADIUS) + 1);
+    var c = sample(base, first - i32(RADIUS) + 2);
+    var o0 = 0.0;
+    var o1 = 0.0;
+    var o2 = 0.0;
+    var o3 = 0.0;
+    for (var t = 0u; t < TAPS; t++) {
+        let d = sample(base, first - i32(RADIUS) + i32(t) + 3);
+        let w = taps[t];
+        o0 += w * a;
+        o1 += w * b;
+        o2 += w * c;
+        o3 += w * d;
+        a = b;
+        b = c;
+        c = d;
+    }
+    let at = base + u32(first) * INNER;
+    output[at] = o0;
+    if u32(first) + 1u < LEN {
+        output[at + INNER] = o1;
+    }
+    if u32(first) + 2u < LEN {
+        output[at + 2u * INNER] = o2;
+    }
+    if u32(first) + 3u < LEN {
+        output[at + 3u * INNER] = o3;
+    }
+}
