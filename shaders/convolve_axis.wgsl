@@ -6,7 +6,7 @@
 // neighbouring outputs along the axis from a sliding window of inputs, so each
 // input read serves up to RUN taps (reads, not arithmetic, set the pace there).
 //
-// The module-scope constants are prepended by axis_convolution.rs:
+// The module-scope constants are prepended by axis_filters.rs:
 //   LEN    voxels along the axis
 //   INNER  elements between neighbours along the axis (the product of the
 //          dimensions after it), OUTER the product of those before it

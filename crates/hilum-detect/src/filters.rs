@@ -1,7 +1,8 @@
 //! Volume filters on burn tensors. A volume is a `Tensor<3>` laid out
 //! `[z, y, x]` (slices, rows, columns), the same order as `Volume::data`.
 
-use crate::axis_convolution::convolve_axis;
+use crate::axis_filters::{convolve_axis, max_axis};
+use crate::axis_resampling::resample_axis_on_device;
 use crate::blob_strength::blob_strength;
 use burn::tensor::module::{conv3d, max_pool1d, max_pool2d};
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
@@ -17,24 +18,41 @@ fn float_tensor<const D: usize>(values: Vec<f32>, shape: [usize; D], device: &De
 }
 
 /// Linear resampling along one axis to `n_out` samples at positions
-/// `start + i·step` (in input voxels), clamped at the edges: two gathers and a lerp.
+/// `start + i·step` (in input voxels), clamped at the edges: one hand-written
+/// kernel on wgpu devices, two gathers and a lerp otherwise.
 pub fn resample_axis(v: Tensor<3>, axis: usize, n_out: usize, start: f64, step: f64) -> Tensor<3> {
-    let device = v.device();
-    let n_in = v.dims()[axis];
-    let (mut lo, mut hi, mut w) = (Vec::new(), Vec::new(), Vec::new());
-    for i in 0..n_out {
-        let p = (start + i as f64 * step).clamp(0.0, (n_in - 1) as f64);
-        let l = p.floor() as usize;
-        lo.push(l as i32);
-        hi.push((l + 1).min(n_in - 1) as i32);
-        w.push((p - l as f64) as f32);
+    let (lo, hi, w) = linear_samples(v.dims()[axis], n_out, start, step);
+    if let Some(out) = resample_axis_on_device(&v, axis, &lo, &hi, &w) {
+        return out;
     }
-    let a = v.clone().select(axis, int_tensor(lo, &device));
-    let b = v.select(axis, int_tensor(hi, &device));
+    let device = v.device();
+    let as_index = |i: Vec<usize>| int_tensor(i.into_iter().map(|i| i as i32).collect(), &device);
+    let a = v.clone().select(axis, as_index(lo));
+    let b = v.select(axis, as_index(hi));
     let mut shape = [1usize; 3];
     shape[axis] = n_out;
     let w = float_tensor(w, shape, &device);
     a.clone() + (b - a) * w
+}
+
+/// For `n_out` positions `start + i·step` along an axis of `n_in` voxels,
+/// clamped to it: the voxel at or below each, the one above (the same at the
+/// far end), and the weight of the one above.
+pub fn linear_samples(
+    n_in: usize,
+    n_out: usize,
+    start: f64,
+    step: f64,
+) -> (Vec<usize>, Vec<usize>, Vec<f32>) {
+    let (mut lo, mut hi, mut w) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..n_out {
+        let p = (start + i as f64 * step).clamp(0.0, (n_in - 1) as f64);
+        let l = p.floor() as usize;
+        lo.push(l);
+        hi.push((l + 1).min(n_in - 1));
+        w.push((p - l as f64) as f32);
+    }
+    (lo, hi, w)
 }
 
 /// A normalised 1D Gaussian of standard deviation `sigma` voxels, ±3σ.
@@ -156,8 +174,15 @@ pub fn blobness(h: [Tensor<3>; 6]) -> Tensor<3> {
 }
 
 /// 3D max pooling with a cubic window of `k` (odd), stride 1, same size out:
-/// 2D pooling over (y, x), then 1D pooling along z.
+/// on wgpu devices a running maximum along each axis in turn (the hand-written
+/// kernel), otherwise burn's 2D pooling over (y, x), then 1D pooling along z.
 pub fn max_pool3d(v: Tensor<3>, k: usize) -> Tensor<3> {
+    let on_device = max_axis(&v, 0, k)
+        .and_then(|t| max_axis(&t, 1, k))
+        .and_then(|t| max_axis(&t, 2, k));
+    if let Some(pooled) = on_device {
+        return pooled;
+    }
     let [z, y, x] = v.dims();
     let p = k / 2;
     let plane = max_pool2d(

@@ -13,7 +13,8 @@
 //! components), the candidate list, and the voxels around each kept nodule
 //! for measurement.
 
-pub mod axis_convolution;
+pub mod axis_filters;
+pub mod axis_resampling;
 pub mod blob_strength;
 pub mod candidates;
 pub mod contrast;

@@ -1,6 +1,6 @@
-//! What the hand-written WGSL kernels share (`fused_conv`, `axis_convolution`,
-//! `blob_strength`): sizes as constants in the shader text, burn tensors as
-//! their cubecl primitives, fresh outputs and 1D dispatches.
+//! What the hand-written WGSL kernels share (`fused_conv`, `axis_filters`,
+//! `axis_resampling`, `blob_strength`): sizes as constants in the shader text,
+//! burn tensors as their cubecl primitives, fresh outputs and 1D dispatches.
 
 use burn::backend::wgpu::{into_contiguous, CubeBackend, CubeTensor};
 use burn::cubecl::CubeCount;

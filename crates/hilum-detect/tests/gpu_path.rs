@@ -206,9 +206,12 @@ fn the_fused_convolution_matches_burns_on_software_vulkan() {
 
 #[test]
 fn the_hand_written_filter_kernels_match_burns_on_software_vulkan() {
-    use hilum_detect::axis_convolution::convolve_axis;
+    use hilum_detect::axis_filters::{convolve_axis, max_axis};
+    use hilum_detect::axis_resampling::resample_axis_on_device;
     use hilum_detect::blob_strength::blob_strength;
-    use hilum_detect::filters::{blobness, gaussian_kernel, hessian};
+    use hilum_detect::filters::{
+        blobness, gaussian_kernel, hessian, linear_samples, resample_axis,
+    };
 
     let gpu = software_vulkan().device;
     let cpu = cpu_backend().device;
@@ -256,8 +259,57 @@ fn the_hand_written_filter_kernels_match_burns_on_software_vulkan() {
             assert!(worst < 1e-4 * max, "{dims:?} {name}: {worst} (max {max})");
         }
     }
+    // 3D max pooling: the kernel's three passes against burn's pooling.
+    for (i, dims) in [[7, 11, 13], [3, 9, 5], [12, 4, 10]]
+        .into_iter()
+        .enumerate()
+    {
+        for window in [3, 5, 9] {
+            let on = |device| tensor(dims, i + 90, device);
+            let whole = |device| tensor([dims[0] + 2, dims[1], dims[2]], i + 95, device);
+            for (name, fast, reference) in [
+                (
+                    "whole",
+                    max_pool3d(on(&gpu), window),
+                    max_pool3d(on(&cpu), window),
+                ),
+                (
+                    "view",
+                    max_pool3d(whole(&gpu).narrow(0, 1, dims[0]), window),
+                    max_pool3d(whole(&cpu).narrow(0, 1, dims[0]), window),
+                ),
+            ] {
+                let fast: Vec<f32> = fast.into_data().try_to_vec().unwrap();
+                let reference: Vec<f32> = reference.into_data().try_to_vec().unwrap();
+                assert_eq!(fast, reference, "{dims:?} window {window} {name}");
+            }
+            assert!(max_axis(&on(&gpu), 1, window).is_some());
+        }
+    }
+    // Resampling: finer and coarser steps, a start between voxels, positions
+    // clamped at the far end; the kernel's output against burn's gathers.
+    for (i, dims) in [[7, 11, 13], [3, 9, 5]].into_iter().enumerate() {
+        for (start, step) in [(0.0, 0.7), (0.25, 1.3), (0.0, 2.1)] {
+            for axis in 0..3 {
+                let n_out = ((dims[axis] - 1) as f64 / step) as usize + 2;
+                let on = |device| tensor(dims, i + 70, device);
+                let (lo, hi, w) = linear_samples(dims[axis], n_out, start, step);
+                let fast = resample_axis_on_device(&on(&gpu), axis, &lo, &hi, &w)
+                    .expect("the kernel takes every volume on a wgpu device");
+                let reference = resample_axis(on(&cpu), axis, n_out, start, step);
+                assert_eq!(fast.dims(), reference.dims());
+                let worst = largest_difference(
+                    fast.into_data().try_to_vec().unwrap(),
+                    reference.into_data().try_to_vec().unwrap(),
+                );
+                assert!(worst < 1e-6, "{dims:?} axis {axis} step {step}: {worst}");
+            }
+        }
+    }
     let cpu_volume = tensor([4, 4, 4], 0, &cpu);
+    assert!(resample_axis_on_device(&cpu_volume, 0, &[0, 1], &[1, 2], &[0.5, 0.5]).is_none());
     assert!(convolve_axis(&cpu_volume, 0, &[0.5, 0.5, 0.0]).is_none());
+    assert!(max_axis(&cpu_volume, 0, 3).is_none());
     assert!(blob_strength(&cpu_volume).is_none());
 }
 
