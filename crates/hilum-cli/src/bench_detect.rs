@@ -33,6 +33,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         .stdout(Stdio::null())
         .status()?;
     anyhow::ensure!(status.success(), "writing the phantom failed ({status})");
+    // The software device's speed follows the host's CPU (llvmpipe ran 2–3×
+    // slower on one 2-core VM than on another), so every table names it.
+    println!("host: {}", host_description());
     println!("| device | run | load ms | iso ms | lung mask ms | candidates ms | CNN ms | measure ms | total ms | process s | peak host MB | peak GPU MB |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for device in ["gpu", "software", "cpu"] {
@@ -81,6 +84,26 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     }
     println!("(process s: the whole command, start-up and adapter discovery included; peak GPU MB: device memory in use by the whole GPU above its level before the run, sampled every 50 ms by nvidia-smi, NVIDIA only — wgpu has no portable query; on the software device GPU memory is host memory and is in peak host MB)");
     Ok(Outcome::Ok)
+}
+
+/// The CPU's model name and the cores this process may use, e.g. "AMD EPYC,
+/// 2 cores" ("unknown CPU" where /proc/cpuinfo does not say).
+fn host_description() -> String {
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| cpu_model(&info))
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{model}, {cores} cores")
+}
+
+/// The first `model name` in /proc/cpuinfo's text.
+fn cpu_model(cpuinfo: &str) -> Option<String> {
+    cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, name)| name.trim().to_string())
 }
 
 /// Runs a command to completion; its peak resident set in bytes.
@@ -163,5 +186,17 @@ impl GpuMemory {
                 .load(Ordering::Relaxed)
                 .saturating_sub(self.baseline_mb?),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cpu_model_is_read_from_cpuinfo() {
+        let info = "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\nflags\t\t: fpu\n\nprocessor\t: 1\nmodel name\t: AMD EPYC 7B13\n";
+        assert_eq!(cpu_model(info).as_deref(), Some("AMD EPYC 7B13"));
+        assert_eq!(cpu_model("processor\t: 0\n"), None);
     }
 }
