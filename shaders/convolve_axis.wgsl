@@ -6,7 +6,8 @@
 // neighbouring outputs along the axis from a sliding window of inputs, so each
 // input read serves up to RUN taps (reads, not arithmetic, set the pace there).
 //
-// The module-scope constants are prepended by axis_filters.rs:
+// The module-scope constants and then axis_lines.wgsl (RUN, the numbering of
+// invocations) are prepended by axis_filters.rs:
 //   LEN    voxels along the axis
 //   INNER  elements between neighbours along the axis (the product of the
 //          dimensions after it), OUTER the product of those before it
@@ -20,10 +21,7 @@
 @group(0) @binding(1) var<storage, read_write> taps: array<f32>;
 @group(0) @binding(2) var<storage, read_write> output: array<f32>;
 
-const RUN: u32 = 4u;
 const TAPS: u32 = 2u * RADIUS + 1u;
-const RUNS: u32 = (LEN + RUN - 1u) / RUN;
-const LINES: u32 = OUTER * INNER;
 
 // Input at position `i` along the line starting at `base`; zero outside.
 fn sample(base: u32, i: i32) -> f32 {
@@ -37,21 +35,13 @@ fn main(
     @builtin(num_workgroups) workgroups: vec3<u32>,
     @builtin(local_invocation_index) lane: u32,
 ) {
-    let id = (workgroup.x + workgroup.y * workgroups.x) * 64u + lane;
+    let id = invocation(workgroup, workgroups, lane);
     if id >= LINES * RUNS {
         return;
     }
-    var line: u32;
-    var run: u32;
-    if LINES_FIRST == 1u {
-        line = id % LINES;
-        run = id / LINES;
-    } else {
-        line = id / RUNS;
-        run = id % RUNS;
-    }
-    let base = (line / INNER) * LEN * INNER + line % INNER;
-    let first = i32(run * RUN);
+    let start = line_and_run(id);
+    let base = start.x;
+    let first = i32(start.y);
 
     // The window holds inputs first + t − RADIUS .. first + t − RADIUS + 3.
     var a = sample(base, first - i32(RADIUS));

@@ -4,17 +4,15 @@
 // pooling kernels ran at a few seconds a pass over a chest under lavapipe.
 // Each invocation computes RUN neighbouring outputs from one window of reads.
 //
-// The module-scope constants are prepended by axis_filters.rs: LEN, INNER,
-// OUTER, RADIUS and LINES_FIRST, as for convolve_axis.wgsl.
+// The module-scope constants (LEN, INNER, OUTER, RADIUS and LINES_FIRST, as
+// for convolve_axis.wgsl) and then axis_lines.wgsl (RUN, the numbering of
+// invocations) are prepended by axis_filters.rs.
 // Layouts (f32, contiguous): input and output [OUTER][LEN][INNER].
 
 @group(0) @binding(0) var<storage, read_write> input: array<f32>;
 @group(0) @binding(1) var<storage, read_write> output: array<f32>;
 
-const RUN: u32 = 4u;
 const READS: u32 = RUN + 2u * RADIUS;
-const RUNS: u32 = (LEN + RUN - 1u) / RUN;
-const LINES: u32 = OUTER * INNER;
 // Below every value a volume holds: what lies outside never wins.
 const NOTHING: f32 = -3.0e38;
 
@@ -24,21 +22,13 @@ fn main(
     @builtin(num_workgroups) workgroups: vec3<u32>,
     @builtin(local_invocation_index) lane: u32,
 ) {
-    let id = (workgroup.x + workgroup.y * workgroups.x) * 64u + lane;
+    let id = invocation(workgroup, workgroups, lane);
     if id >= LINES * RUNS {
         return;
     }
-    var line: u32;
-    var run: u32;
-    if LINES_FIRST == 1u {
-        line = id % LINES;
-        run = id / LINES;
-    } else {
-        line = id / RUNS;
-        run = id % RUNS;
-    }
-    let base = (line / INNER) * LEN * INNER + line % INNER;
-    let first = i32(run * RUN);
+    let start = line_and_run(id);
+    let base = start.x;
+    let first = i32(start.y);
 
     var v: array<f32, READS>;
     for (var r = 0u; r < READS; r++) {

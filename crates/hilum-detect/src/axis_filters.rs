@@ -15,7 +15,9 @@ use burn::tensor::{Tensor, TensorData};
 
 const CONVOLVE: &str = include_str!("../../../shaders/convolve_axis.wgsl");
 const MAXIMUM: &str = include_str!("../../../shaders/max_axis.wgsl");
-/// Outputs per invocation, as both shaders fix them.
+/// What both shaders share: the numbering of invocations over lines and runs.
+const LINES: &str = include_str!("../../../shaders/axis_lines.wgsl");
+/// Outputs per invocation, as `LINES` fixes them.
 const RUN: u32 = 4;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -88,7 +90,7 @@ impl KernelSource for Pass {
             Kind::Convolve => CONVOLVE,
             Kind::Maximum => MAXIMUM,
         };
-        SourceTemplate::new(header + shader)
+        SourceTemplate::new(header + LINES + shader)
     }
 
     fn id(&self) -> KernelId {
