@@ -51,7 +51,9 @@ pub const MASK_FACTOR: usize = 2;
 pub const MAX_CANDIDATES: usize = 300;
 /// The most confident candidates, scored again from all eight mirror images.
 /// On tuning seeds 9000–9009 (weights and candidates of 2026-11-27) CPM goes
-/// from 0.837 to 0.841 (32), 0.846 (48), 0.848 (all 300); 32 adds 224 patches
-/// through the classifier and keeps the software Vulkan device under 90 s a
-/// 512×512×300 scan, where 48 did not.
-pub const SECOND_LOOK: usize = 32;
+/// from 0.837 to 0.841 (32), 0.846 (48), 0.848 (all 300). 32 until the
+/// software Vulkan device's kernels were rewritten (2026-12-01): 48 had taken
+/// it over 90 s a 512×512×300 scan; 64 takes it to 71–74 s. On fresh seeds
+/// 8320–8339, 64 against 32: one nodule more found at 4 FP/scan (194 of 209),
+/// CPM 0.914 → 0.916 (`models/detector/MODEL_CARD.md`, "A second look at 64").
+pub const SECOND_LOOK: usize = 64;
