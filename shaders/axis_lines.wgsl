@@ -1,16 +1,11 @@
 // What convolve_axis.wgsl and max_axis.wgsl share, prepended to each by
 // crates/hilum-detect/src/axis_filters.rs after the size constants (LEN,
-// INNER, OUTER, RADIUS, LINES_FIRST): invocations numbered over the lines
+// INNER, OUTER, RADIUS, LINES_FIRST) and invocation.wgsl: invocations numbered over the lines
 // along the axis and runs of RUN outputs on each line.
 
 const RUN: u32 = 4u;
 const RUNS: u32 = (LEN + RUN - 1u) / RUN;
 const LINES: u32 = OUTER * INNER;
-
-// The invocation's number: workgroups of 64 lanes, in rows of workgroups.
-fn invocation(workgroup: vec3<u32>, workgroups: vec3<u32>, lane: u32) -> u32 {
-    return (workgroup.x + workgroup.y * workgroups.x) * 64u + lane;
-}
 
 // For invocation `id` (below LINES · RUNS): the index of its line's first
 // element, and its run's first position along the line. Neighbouring

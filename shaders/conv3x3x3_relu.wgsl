@@ -46,7 +46,7 @@ fn main(
     @builtin(num_workgroups) workgroups: vec3<u32>,
     @builtin(local_invocation_index) lane: u32,
 ) {
-    let id = (workgroup.x + workgroup.y * workgroups.x) * 64u + lane;
+    let id = invocation(workgroup, workgroups, lane);
     if id >= BATCH * GROUPS * RUNS {
         return;
     }
@@ -76,6 +76,7 @@ fn main(
                 let row_inside = iz >= 0 && iz < i32(IN_D) && iy >= 0 && iy < i32(IN_H);
                 let row = ((channel + u32(max(iz, 0))) * IN_H + u32(max(iy, 0))) * IN_W;
                 let keep = select(0.0, 1.0, row_inside);
+                // The taps of kx = 0, 1, 2 for this (c, kz, ky), eight channels each.
                 let t = (c * 27u + kz * 9u + ky * 3u) * QUADS_PER_TAP + group * 2u;
                 let a_lo = weight[t];
                 let a_hi = weight[t + 1u];
@@ -86,6 +87,7 @@ fn main(
                 for (var i = 0u; i < TAPS_X; i++) {
                     v[i] = keep * sample(row, x0 + i32(i));
                 }
+                // Voxel j reads inputs j·STRIDE + kx of the row from x0.
                 for (var j = 0u; j < RUN; j++) {
                     let s0 = v[j * STRIDE];
                     let s1 = v[j * STRIDE + 1u];

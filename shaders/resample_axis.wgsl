@@ -22,7 +22,7 @@ fn main(
     @builtin(num_workgroups) workgroups: vec3<u32>,
     @builtin(local_invocation_index) lane: u32,
 ) {
-    let id = (workgroup.x + workgroup.y * workgroups.x) * 64u + lane;
+    let id = invocation(workgroup, workgroups, lane);
     if id >= OUTER * N_OUT * INNER {
         return;
     }

@@ -6,7 +6,7 @@
 //! lavapipe, where they were most of the candidate stage. burn's CPU backend
 //! keeps burn's ops; the tests hold the two to the same numbers.
 
-use crate::wgsl::{constants, dispatch, empty_f32, f32_primitive, WORKGROUP};
+use crate::wgsl::{dispatch, empty_f32, f32_primitive, shader, WORKGROUP};
 use burn::backend::wgpu::{CubeBackend, CubeTensor, KernelSource, SourceKernel, SourceTemplate};
 use burn::cubecl::prelude::KernelId;
 use burn::cubecl::server::KernelArguments;
@@ -79,18 +79,20 @@ impl Pass {
 
 impl KernelSource for Pass {
     fn source(&self) -> SourceTemplate {
-        let header = constants(&[
-            ("OUTER", self.outer),
-            ("LEN", self.len),
-            ("INNER", self.inner),
-            ("RADIUS", self.radius),
-            ("LINES_FIRST", u32::from(self.inner > 1)),
-        ]);
-        let shader = match self.kind {
+        let body = match self.kind {
             Kind::Convolve => CONVOLVE,
             Kind::Maximum => MAXIMUM,
         };
-        SourceTemplate::new(header + LINES + shader)
+        shader(
+            &[
+                ("OUTER", self.outer),
+                ("LEN", self.len),
+                ("INNER", self.inner),
+                ("RADIUS", self.radius),
+                ("LINES_FIRST", u32::from(self.inner > 1)),
+            ],
+            &[LINES, body],
+        )
     }
 
     fn id(&self) -> KernelId {

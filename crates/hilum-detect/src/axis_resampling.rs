@@ -4,7 +4,7 @@
 //! than on burn's CPU backend, which keeps them; the tests hold the two to the
 //! same numbers.
 
-use crate::wgsl::{constants, dispatch, empty_f32, f32_primitive, WORKGROUP};
+use crate::wgsl::{dispatch, empty_f32, f32_primitive, shader, WORKGROUP};
 use burn::backend::wgpu::{CubeBackend, KernelSource, SourceKernel, SourceTemplate};
 use burn::cubecl::prelude::KernelId;
 use burn::cubecl::server::KernelArguments;
@@ -24,13 +24,15 @@ struct Resampling {
 
 impl KernelSource for Resampling {
     fn source(&self) -> SourceTemplate {
-        let header = constants(&[
-            ("OUTER", self.outer),
-            ("N_IN", self.n_in),
-            ("N_OUT", self.n_out),
-            ("INNER", self.inner),
-        ]);
-        SourceTemplate::new(header + SHADER)
+        shader(
+            &[
+                ("OUTER", self.outer),
+                ("N_IN", self.n_in),
+                ("N_OUT", self.n_out),
+                ("INNER", self.inner),
+            ],
+            &[SHADER],
+        )
     }
 
     fn id(&self) -> KernelId {

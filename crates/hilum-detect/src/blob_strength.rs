@@ -5,7 +5,7 @@
 //! which under lavapipe took seconds a call. burn's CPU backend keeps the
 //! burn version; the tests hold the two to the same numbers.
 
-use crate::wgsl::{constants, dispatch, empty_f32, f32_primitive, WORKGROUP};
+use crate::wgsl::{dispatch, empty_f32, f32_primitive, shader, WORKGROUP};
 use burn::backend::wgpu::{CubeBackend, KernelSource, SourceKernel, SourceTemplate};
 use burn::cubecl::prelude::KernelId;
 use burn::cubecl::server::KernelArguments;
@@ -23,7 +23,7 @@ struct Volume {
 impl KernelSource for Volume {
     fn source(&self) -> SourceTemplate {
         let [d, h, w] = self.dims;
-        SourceTemplate::new(constants(&[("D", d), ("H", h), ("W", w)]) + SHADER)
+        shader(&[("D", d), ("H", h), ("W", w)], &[SHADER])
     }
 
     fn id(&self) -> KernelId {

@@ -5,7 +5,7 @@
 //! time. burn's CPU backend and autodiff tensors (training) keep burn's own
 //! `conv3d`; the tests hold the two to the same numbers.
 
-use crate::wgsl::{constants, dispatch, empty_f32, f32_primitive, WORKGROUP};
+use crate::wgsl::{dispatch, empty_f32, f32_primitive, shader, WORKGROUP};
 use burn::backend::wgpu::{CubeBackend, KernelSource, SourceKernel, SourceTemplate};
 use burn::cubecl::prelude::KernelId;
 use burn::cubecl::server::KernelArguments;
@@ -43,20 +43,22 @@ impl Layer {
 
 impl KernelSource for Layer {
     fn source(&self) -> SourceTemplate {
-        let header = constants(&[
-            ("BATCH", self.batch),
-            ("IN_C", self.in_c),
-            ("IN_D", self.in_dims[0]),
-            ("IN_H", self.in_dims[1]),
-            ("IN_W", self.in_dims[2]),
-            ("OUT_C", self.out_c),
-            ("OUT_D", self.out_dims[0]),
-            ("OUT_H", self.out_dims[1]),
-            ("OUT_W", self.out_dims[2]),
-            ("STRIDE", self.stride),
-            ("RUN", self.run),
-        ]);
-        SourceTemplate::new(header + SHADER)
+        shader(
+            &[
+                ("BATCH", self.batch),
+                ("IN_C", self.in_c),
+                ("IN_D", self.in_dims[0]),
+                ("IN_H", self.in_dims[1]),
+                ("IN_W", self.in_dims[2]),
+                ("OUT_C", self.out_c),
+                ("OUT_D", self.out_dims[0]),
+                ("OUT_H", self.out_dims[1]),
+                ("OUT_W", self.out_dims[2]),
+                ("STRIDE", self.stride),
+                ("RUN", self.run),
+            ],
+            &[SHADER],
+        )
     }
 
     fn id(&self) -> KernelId {

@@ -1,8 +1,10 @@
 //! What the hand-written WGSL kernels share (`fused_conv`, `axis_filters`,
-//! `axis_resampling`, `blob_strength`): sizes as constants in the shader text,
-//! burn tensors as their cubecl primitives, fresh outputs and 1D dispatches.
+//! `axis_resampling`, `blob_strength`): each shader's text assembled from its
+//! sizes as constants and the one numbering of invocations, burn tensors as
+//! their cubecl primitives, fresh outputs and the dispatches that numbering
+//! expects.
 
-use burn::backend::wgpu::{into_contiguous, CubeBackend, CubeTensor};
+use burn::backend::wgpu::{into_contiguous, CubeBackend, CubeTensor, SourceTemplate};
 use burn::cubecl::CubeCount;
 use burn::tensor::{DType, Shape, Tensor};
 
@@ -11,12 +13,19 @@ pub const WORKGROUP: u32 = 64;
 /// Workgroups per dispatch row (the smallest per-dimension limit wgpu guarantees).
 const MAX_ROW: u32 = 65_535;
 
-/// `const NAME: u32 = VALUE;` lines to put before a shader that expects them.
-pub fn constants(values: &[(&str, u32)]) -> String {
-    values
+/// The numbering of invocations every shader uses; [`dispatch`] matches it.
+const INVOCATION: &str = include_str!("../../../shaders/invocation.wgsl");
+
+/// A shader's source: `const NAME: u32 = VALUE;` for each of `constants`, the
+/// shared numbering of invocations, then `parts` in order.
+pub fn shader(constants: &[(&str, u32)], parts: &[&str]) -> SourceTemplate {
+    let mut source: String = constants
         .iter()
         .map(|(name, value)| format!("const {name}: u32 = {value}u;\n"))
-        .collect()
+        .collect();
+    source.push_str(INVOCATION);
+    parts.iter().for_each(|part| source.push_str(part));
+    SourceTemplate::new(source)
 }
 
 /// The tensor's cubecl primitive, f32 and contiguous from the start of its
@@ -49,7 +58,7 @@ pub fn empty_f32(like: &CubeTensor, shape: Shape) -> CubeTensor {
 }
 
 /// Workgroups for `invocations` numbered `(x + y·rows) · WORKGROUP + lane`,
-/// as the shaders compute their index.
+/// as `shaders/invocation.wgsl` numbers them.
 pub fn dispatch(invocations: u32) -> CubeCount {
     let workgroups = invocations.div_ceil(WORKGROUP);
     let row = workgroups.clamp(1, MAX_ROW);
