@@ -78,8 +78,9 @@ pub fn gaussian(v: Tensor<3>, sigma_voxels: f64) -> Tensor<3> {
     })
 }
 
-/// `v` convolved along `axis` with the centred `taps` by burn's `conv3d`.
-fn convolve_axis_with_burn(v: Tensor<3>, axis: usize, taps: &[f32]) -> Tensor<3> {
+/// `v` convolved along `axis` with the centred `taps` by burn's `conv3d`
+/// (what every device other than wgpu runs, and the tests' reference).
+pub fn convolve_axis_with_burn(v: Tensor<3>, axis: usize, taps: &[f32]) -> Tensor<3> {
     let dims = v.dims();
     let mut shape = [1usize, 1, 1, 1, 1];
     shape[2 + axis] = taps.len();

@@ -210,7 +210,7 @@ fn the_hand_written_filter_kernels_match_burns_on_software_vulkan() {
     use hilum_detect::axis_resampling::resample_axis_on_device;
     use hilum_detect::blob_strength::blob_strength;
     use hilum_detect::filters::{
-        blobness, gaussian_kernel, hessian, linear_samples, resample_axis,
+        blobness, convolve_axis_with_burn, gaussian_kernel, hessian, linear_samples, resample_axis,
     };
 
     let gpu = software_vulkan().device;
@@ -223,11 +223,8 @@ fn the_hand_written_filter_kernels_match_burns_on_software_vulkan() {
     {
         let on = |device| tensor(dims, i, device).mul_scalar(2.0);
         // Blobs need curvature: noise smoothed once, the same values on both devices.
-        let bumpy = |seed| -> Vec<f32> {
-            let noise = tensor([dims[0] + 2, dims[1], dims[2]], seed, &cpu);
-            gaussian(noise, 0.7).into_data().try_to_vec().unwrap()
-        };
-        let bumps = bumpy(i + 50);
+        let noise = tensor([dims[0] + 2, dims[1], dims[2]], i + 50, &cpu);
+        let bumps: Vec<f32> = gaussian(noise, 0.7).into_data().try_to_vec().unwrap();
         let whole = |device| {
             let shape = [dims[0] + 2, dims[1], dims[2]];
             Tensor::<3>::from_data(TensorData::new(bumps.clone(), shape), device)
@@ -238,7 +235,7 @@ fn the_hand_written_filter_kernels_match_burns_on_software_vulkan() {
             for axis in 0..3 {
                 let fast = convolve_axis(&on(&gpu), axis, &taps)
                     .expect("the kernel takes every volume on a wgpu device");
-                let reference = gaussian_axis_by_burn(on(&cpu), axis, &taps);
+                let reference = convolve_axis_with_burn(on(&cpu), axis, &taps);
                 let worst = largest_difference(
                     fast.into_data().try_to_vec().unwrap(),
                     reference.into_data().try_to_vec().unwrap(),
@@ -311,26 +308,6 @@ fn the_hand_written_filter_kernels_match_burns_on_software_vulkan() {
     assert!(convolve_axis(&cpu_volume, 0, &[0.5, 0.5, 0.0]).is_none());
     assert!(max_axis(&cpu_volume, 0, 3).is_none());
     assert!(blob_strength(&cpu_volume).is_none());
-}
-
-/// burn's `conv3d` along one axis, as the CPU backend smooths.
-fn gaussian_axis_by_burn(v: Tensor<3>, axis: usize, taps: &[f32]) -> Tensor<3> {
-    use burn::tensor::module::conv3d;
-    use burn::tensor::ops::ConvOptions;
-    let dims = v.dims();
-    let mut shape = [1usize; 5];
-    shape[2 + axis] = taps.len();
-    let mut padding = [0usize; 3];
-    padding[axis] = taps.len() / 2;
-    let weight = Tensor::from_data(TensorData::new(taps.to_vec(), shape), &v.device());
-    let x = v.reshape([1, 1, dims[0], dims[1], dims[2]]);
-    conv3d(
-        x,
-        weight,
-        None,
-        ConvOptions::new([1; 3], padding, [1; 3], 1),
-    )
-    .reshape(dims)
 }
 
 #[test]
