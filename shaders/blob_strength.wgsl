@@ -22,16 +22,9 @@ fn interior(i: u32, n: u32) -> bool {
     return i > 0u && i + 1u < n;
 }
 
-@compute @workgroup_size(64)
-fn main(
-    @builtin(workgroup_id) workgroup: vec3<u32>,
-    @builtin(num_workgroups) workgroups: vec3<u32>,
-    @builtin(local_invocation_index) lane: u32,
-) {
-    let id = invocation(workgroup, workgroups, lane);
-    if id >= D * H * W {
-        return;
-    }
+const INVOCATIONS: u32 = D * H * W;
+
+fn run_invocation(id: u32) {
     let x = id % W;
     let y = (id / W) % H;
     let z = id / (W * H);

@@ -40,16 +40,9 @@ fn sample(row: u32, i: i32) -> f32 {
     return select(0.0, input[select(0u, row + u32(i), inside)], inside);
 }
 
-@compute @workgroup_size(64)
-fn main(
-    @builtin(workgroup_id) workgroup: vec3<u32>,
-    @builtin(num_workgroups) workgroups: vec3<u32>,
-    @builtin(local_invocation_index) lane: u32,
-) {
-    let id = invocation(workgroup, workgroups, lane);
-    if id >= BATCH * GROUPS * RUNS {
-        return;
-    }
+const INVOCATIONS: u32 = BATCH * GROUPS * RUNS;
+
+fn run_invocation(id: u32) {
     // Neighbouring invocations take neighbouring runs of one patch, so
     // their reads and writes are close together on a GPU.
     let run = id % RUNS;

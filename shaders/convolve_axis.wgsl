@@ -29,16 +29,9 @@ fn sample(base: u32, i: i32) -> f32 {
     return select(0.0, input[select(0u, base + u32(i) * INNER, inside)], inside);
 }
 
-@compute @workgroup_size(64)
-fn main(
-    @builtin(workgroup_id) workgroup: vec3<u32>,
-    @builtin(num_workgroups) workgroups: vec3<u32>,
-    @builtin(local_invocation_index) lane: u32,
-) {
-    let id = invocation(workgroup, workgroups, lane);
-    if id >= LINES * RUNS {
-        return;
-    }
+const INVOCATIONS: u32 = LINES * RUNS;
+
+fn run_invocation(id: u32) {
     let start = line_and_run(id);
     let base = start.x;
     let first = i32(start.y);

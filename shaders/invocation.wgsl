@@ -1,8 +1,17 @@
 // Prepended to every hand-written shader by crates/hilum-detect/src/wgsl.rs,
-// after the size constants: how an invocation is numbered, which must match
-// how `wgsl::dispatch` lays out the workgroups (64 lanes each, in rows of at
-// most 65 535 workgroups).
+// after the size constants: the one entry point. It numbers invocations as
+// `wgsl::dispatch` lays out the workgroups (64 lanes each, in rows of at most
+// 65 535 workgroups) and hands each one below the shader's `INVOCATIONS` to
+// its `run_invocation`; the last workgroup's spare lanes do nothing.
 
-fn invocation(workgroup: vec3<u32>, workgroups: vec3<u32>, lane: u32) -> u32 {
-    return (workgroup.x + workgroup.y * workgroups.x) * 64u + lane;
+@compute @workgroup_size(64)
+fn main(
+    @builtin(workgroup_id) workgroup: vec3<u32>,
+    @builtin(num_workgroups) workgroups: vec3<u32>,
+    @builtin(local_invocation_index) lane: u32,
+) {
+    let id = (workgroup.x + workgroup.y * workgroups.x) * 64u + lane;
+    if id < INVOCATIONS {
+        run_invocation(id);
+    }
 }

@@ -16,16 +16,9 @@ const READS: u32 = RUN + 2u * RADIUS;
 // Below every value a volume holds: what lies outside never wins.
 const NOTHING: f32 = -3.0e38;
 
-@compute @workgroup_size(64)
-fn main(
-    @builtin(workgroup_id) workgroup: vec3<u32>,
-    @builtin(num_workgroups) workgroups: vec3<u32>,
-    @builtin(local_invocation_index) lane: u32,
-) {
-    let id = invocation(workgroup, workgroups, lane);
-    if id >= LINES * RUNS {
-        return;
-    }
+const INVOCATIONS: u32 = LINES * RUNS;
+
+fn run_invocation(id: u32) {
     let start = line_and_run(id);
     let base = start.x;
     let first = i32(start.y);

@@ -16,16 +16,9 @@
 @group(0) @binding(1) var<storage, read_write> samples: array<f32>;
 @group(0) @binding(2) var<storage, read_write> output: array<f32>;
 
-@compute @workgroup_size(64)
-fn main(
-    @builtin(workgroup_id) workgroup: vec3<u32>,
-    @builtin(num_workgroups) workgroups: vec3<u32>,
-    @builtin(local_invocation_index) lane: u32,
-) {
-    let id = invocation(workgroup, workgroups, lane);
-    if id >= OUTER * N_OUT * INNER {
-        return;
-    }
+const INVOCATIONS: u32 = OUTER * N_OUT * INNER;
+
+fn run_invocation(id: u32) {
     let inner = id % INNER;
     let i = (id / INNER) % N_OUT;
     let outer = id / (INNER * N_OUT);

@@ -1,6 +1,6 @@
 //! What the hand-written WGSL kernels share (`fused_conv`, `axis_filters`,
 //! `axis_resampling`, `blob_strength`): each shader's text assembled from its
-//! sizes as constants and the one numbering of invocations, burn tensors as
+//! sizes as constants and the one entry point, burn tensors as
 //! their cubecl primitives, fresh outputs and the dispatches that numbering
 //! expects.
 
@@ -13,11 +13,13 @@ pub const WORKGROUP: u32 = 64;
 /// Workgroups per dispatch row (the smallest per-dimension limit wgpu guarantees).
 const MAX_ROW: u32 = 65_535;
 
-/// The numbering of invocations every shader uses; [`dispatch`] matches it.
+/// Every shader's entry point: it numbers invocations as [`dispatch`] lays
+/// them out and calls the shader's `run_invocation(id)` for each id below its
+/// `INVOCATIONS`.
 const INVOCATION: &str = include_str!("../../../shaders/invocation.wgsl");
 
 /// A shader's source: `const NAME: u32 = VALUE;` for each of `constants`, the
-/// shared numbering of invocations, then `parts` in order.
+/// shared entry point, then `parts` in order.
 pub fn shader(constants: &[(&str, u32)], parts: &[&str]) -> SourceTemplate {
     let mut source: String = constants
         .iter()
