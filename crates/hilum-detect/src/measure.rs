@@ -588,7 +588,29 @@ pub fn measure(
     radius_mm: f64,
     enhanced: bool,
 ) -> Option<(Measurement, [f64; 3])> {
-    let chosen = measure_recentred(v, centre, radius_mm, enhanced)?;
+    measure_seeded(v, centre, radius_mm, enhanced, Seed::Brightest)
+}
+
+/// Where region growing starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Seed {
+    /// The brightest voxel within one voxel of the centre: a small nodule's
+    /// centre can fall between voxels.
+    Brightest,
+    /// The centre's own voxel: beside the chest wall, the brightest voxel
+    /// near a ground-glass nodule's centre can be the wall's.
+    Centre,
+}
+
+/// [`measure`], region growing started as `seed` says.
+pub fn measure_seeded(
+    v: &Volume,
+    centre: [f64; 3],
+    radius_mm: f64,
+    enhanced: bool,
+    seed: Seed,
+) -> Option<(Measurement, [f64; 3])> {
+    let chosen = measure_recentred(v, centre, radius_mm, enhanced, seed)?;
     if holds_seed(v, centre, &chosen) {
         return Some(chosen);
     }
@@ -604,7 +626,7 @@ pub fn measure(
     candidate_radii()
         .filter(|&r| r > radius_mm)
         .take(RETRIED_REACHES)
-        .filter_map(|r| measure_recentred(v, centre, r, enhanced))
+        .filter_map(|r| measure_recentred(v, centre, r, enhanced, seed))
         .find(|m| holds_seed(v, centre, m))
         .or(Some(chosen))
 }
@@ -643,15 +665,16 @@ fn measure_recentred(
     centre: [f64; 3],
     radius_mm: f64,
     enhanced: bool,
+    seed: Seed,
 ) -> Option<(Measurement, [f64; 3])> {
-    let first = measure_from(v, centre, radius_mm, enhanced)?;
+    let first = measure_from(v, centre, radius_mm, enhanced, seed)?;
     let (m, centroid) = &first;
     let moved_mm = voxel_distance_mm(v, *centroid, centre);
     let radius = m.mean_diameter_mm / 2.0;
     if moved_mm <= (RECENTRE_SHARE * radius).max(RECENTRE_MIN_MM) {
         return Some(first);
     }
-    match measure_from(v, *centroid, radius, enhanced) {
+    match measure_from(v, *centroid, radius, enhanced, seed) {
         Some(again) if again.0.kind == m.kind && again.0.mean_diameter_mm <= m.mean_diameter_mm => {
             Some(again)
         }
@@ -670,6 +693,7 @@ fn measure_from(
     centre: [f64; 3],
     radius_mm: f64,
     enhanced: bool,
+    seed_at: Seed,
 ) -> Option<(Measurement, [f64; 3])> {
     let [nx, ny, nz] = v.dims;
     let sp = v.spacing();
@@ -678,12 +702,13 @@ fn measure_from(
         return None;
     }
     // The brightest voxel near the centre seeds the region (the centre of a
-    // small nodule can fall between voxels).
+    // small nodule can fall between voxels), or the centre's own (`Seed`).
     let mut seed = seed_f.map(|c| c as usize);
     let mut best = v.get(seed[0], seed[1], seed[2]);
-    for dk in -1i64..=1 {
-        for dj in -1i64..=1 {
-            for di in -1i64..=1 {
+    let reach = i64::from(seed_at == Seed::Brightest);
+    for dk in -reach..=reach {
+        for dj in -reach..=reach {
+            for di in -reach..=reach {
                 let q = [
                     seed_f[0] as i64 + di,
                     seed_f[1] as i64 + dj,
@@ -929,7 +954,7 @@ mod tests {
             x <= -7.0 || (x - 11.5).powi(2) + z * z <= 1.0
         });
         let rim = [32.0 + 11.5 / 0.5, 32.0, 32.0];
-        let (first, _) = measure_from(&v, rim, 6.9, false).unwrap();
+        let (first, _) = measure_from(&v, rim, 6.9, false, Seed::Brightest).unwrap();
         assert!(
             first.mean_diameter_mm > 27.0,
             "the first pass runs into the wall: {first:?}"

@@ -4,7 +4,7 @@ use crate::candidates::{find_candidates, Candidate};
 use crate::iso::to_iso;
 use crate::lobe::{lobe_at, LungExtent};
 use crate::lung::lung_mask;
-use crate::measure::{measure, Measurement};
+use crate::measure::{measure_seeded, Measurement, Seed};
 use crate::nms::nms;
 use crate::patches::{cut_patches, pad_for_patches};
 use crate::rescore::features;
@@ -275,6 +275,13 @@ type Measured = (Measurement, [f64; 3]);
 /// on the pleura, the most confident candidate's region can run into the
 /// chest wall (23 mm, centred in it) while the next candidate, 4 mm away,
 /// measures the 12 mm nodule itself, which the first must not suppress.
+///
+/// A region centred outside the lungs is measured again from the
+/// candidate's own voxel: beside the pleura, the brightest voxel near a
+/// ground-glass nodule's centre can be the wall's, and the region grown from
+/// it is the wall (seed 8345: a 5.6 mm ground-glass nodule measured as a
+/// 38 mm solid one centred in the wall; from its own voxel, 6.3 mm ground
+/// glass).
 fn measured_in_lung(
     volume: &Volume,
     mask: &crate::lung::LungMask,
@@ -283,9 +290,14 @@ fn measured_in_lung(
     enhanced: bool,
 ) -> Option<Measured> {
     let seed = volume.affine.lps_to_voxel(candidate.lps_mm)?;
-    measure(volume, seed, candidate.radius_mm, enhanced).filter(|(_, centroid)| {
+    let in_lung = |(_, centroid): &Measured| {
         centroid_in_lung(mask, iso_affine, volume.affine.voxel_to_lps(*centroid))
-    })
+    };
+    let measured = |at| measure_seeded(volume, seed, candidate.radius_mm, enhanced, at);
+    match measured(Seed::Brightest)? {
+        m if in_lung(&m) => Some(m),
+        _ => measured(Seed::Centre).filter(in_lung),
+    }
 }
 
 /// The candidates at or above `floor` measured (in parallel), then suppressed
@@ -532,21 +544,31 @@ mod tests {
         assert!(!at_x(37.5), "in the chest wall");
     }
 
-    #[test]
-    fn a_region_grown_into_the_chest_wall_measures_as_nothing() {
-        let (iso_affine, mask) = lung_on_the_left_half();
-        // The same box as a CT volume: lung at x < 29.25 mm, chest wall
-        // beyond, and a 9 mm solid nodule in the lung.
+    /// A CT volume on the box of [`lung_on_the_left_half`]: lung (−850 HU)
+    /// at x < 29.25 mm, chest wall (40 HU) beyond, and in the lung what
+    /// `nodule` puts at a position (mm).
+    fn lung_and_wall(nodule: impl Fn([f64; 3]) -> Option<i16>) -> Volume {
         let mut v = volume([40, 40, 40], [1.5; 3]);
         for k in 0..40 {
             for j in 0..40 {
                 for i in 0..40 {
                     let p = [i, j, k].map(|c| c as f64 * 1.5);
-                    let nodule = norm(sub(p, [15.0, 30.0, 30.0])) <= 4.5;
-                    v.data[i + 40 * (j + 40 * k)] = if p[0] >= 29.25 || nodule { 40 } else { -850 };
+                    v.data[i + 40 * (j + 40 * k)] = if p[0] >= 29.25 {
+                        40
+                    } else {
+                        nodule(p).unwrap_or(-850)
+                    };
                 }
             }
         }
+        v
+    }
+
+    #[test]
+    fn a_region_grown_into_the_chest_wall_measures_as_nothing() {
+        let (iso_affine, mask) = lung_on_the_left_half();
+        // A 9 mm solid nodule in the lung.
+        let v = lung_and_wall(|p| (norm(sub(p, [15.0, 30.0, 30.0])) <= 4.5).then_some(40));
         let candidate = |x: f64| Candidate {
             zyx: [0; 3],
             lps_mm: [x, 30.0, 30.0],
@@ -558,7 +580,7 @@ mod tests {
         assert!((nodule.mean_diameter_mm - 9.0).abs() < 1.5, "{nodule:?}");
         // Seeded in the wall, a region is measured, centred in the wall.
         let in_wall = candidate(40.0);
-        assert!(measure(
+        assert!(crate::measure::measure(
             &v,
             v.affine.lps_to_voxel(in_wall.lps_mm).unwrap(),
             4.5,
@@ -566,5 +588,39 @@ mod tests {
         )
         .is_some());
         assert_eq!(measured(40.0), None);
+    }
+
+    #[test]
+    fn ground_glass_on_the_pleura_is_measured_though_the_wall_beside_it_is_brighter() {
+        let (iso_affine, mask) = lung_on_the_left_half();
+        // A 9 mm ground-glass nodule touching the wall, and a candidate on
+        // it one voxel from the wall.
+        let centre = [24.75, 30.0, 30.0];
+        let v = lung_and_wall(|p| (norm(sub(p, centre)) <= 4.5).then_some(-500));
+        let candidate = Candidate {
+            zyx: [0; 3],
+            lps_mm: [28.5, 30.0, 30.0],
+            blob_score: 1.0,
+            radius_mm: 4.5,
+        };
+        // From the brightest voxel near it, the wall's, the wall is measured.
+        let seed = v.affine.lps_to_voxel(candidate.lps_mm).unwrap();
+        let (wall, centroid) = crate::measure::measure(&v, seed, 4.5, false).unwrap();
+        let at = v.affine.voxel_to_lps(centroid);
+        assert!(
+            !centroid_in_lung(&mask, &iso_affine, at),
+            "{wall:?} at {at:?}"
+        );
+        // Measured again from the candidate's own voxel: the nodule.
+        let (nodule, centroid) =
+            measured_in_lung(&v, &mask, &iso_affine, &candidate, false).expect("the nodule");
+        assert_eq!(
+            nodule.kind,
+            hilum_core::NoduleKind::GroundGlass,
+            "{nodule:?}"
+        );
+        assert!((nodule.mean_diameter_mm - 9.0).abs() < 1.5, "{nodule:?}");
+        let off = norm(sub(v.affine.voxel_to_lps(centroid), centre));
+        assert!(off < 1.0, "centred {off:.2} mm off");
     }
 }
