@@ -22,8 +22,6 @@ fn interior(i: u32, n: u32) -> bool {
     return i > 0u && i + 1u < n;
 }
 
-const INVOCATIONS: u32 = D * H * W;
-
 fn run_invocation(id: u32) {
     let x = id % W;
     let y = (id / W) % H;

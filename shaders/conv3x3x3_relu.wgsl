@@ -40,8 +40,6 @@ fn sample(row: u32, i: i32) -> f32 {
     return select(0.0, input[select(0u, row + u32(i), inside)], inside);
 }
 
-const INVOCATIONS: u32 = BATCH * GROUPS * RUNS;
-
 fn run_invocation(id: u32) {
     // Neighbouring invocations take neighbouring runs of one patch, so
     // their reads and writes are close together on a GPU.

@@ -29,8 +29,6 @@ fn sample(base: u32, i: i32) -> f32 {
     return select(0.0, input[select(0u, base + u32(i) * INNER, inside)], inside);
 }
 
-const INVOCATIONS: u32 = LINES * RUNS;
-
 fn run_invocation(id: u32) {
     let start = line_and_run(id);
     let base = start.x;

@@ -1,8 +1,10 @@
 // Prepended to every hand-written shader by crates/hilum-detect/src/wgsl.rs,
-// after the size constants: the one entry point. It numbers invocations as
-// `wgsl::dispatch` lays out the workgroups (64 lanes each, in rows of at most
-// 65 535 workgroups) and hands each one below the shader's `INVOCATIONS` to
-// its `run_invocation`; the last workgroup's spare lanes do nothing.
+// after the size constants and INVOCATIONS (how many invocations the kernel
+// runs: the same Rust value sizes the dispatch): the one entry point. It
+// numbers invocations as `wgsl::dispatch` lays out the workgroups (64 lanes
+// each, in rows of at most 65 535 workgroups) and hands each one below
+// INVOCATIONS to the shader's `run_invocation`; the last workgroup's spare
+// lanes do nothing.
 
 @compute @workgroup_size(64)
 fn main(

@@ -16,8 +16,6 @@ const READS: u32 = RUN + 2u * RADIUS;
 // Below every value a volume holds: what lies outside never wins.
 const NOTHING: f32 = -3.0e38;
 
-const INVOCATIONS: u32 = LINES * RUNS;
-
 fn run_invocation(id: u32) {
     let start = line_and_run(id);
     let base = start.x;

@@ -16,8 +16,6 @@
 @group(0) @binding(1) var<storage, read_write> samples: array<f32>;
 @group(0) @binding(2) var<storage, read_write> output: array<f32>;
 
-const INVOCATIONS: u32 = OUTER * N_OUT * INNER;
-
 fn run_invocation(id: u32) {
     let inner = id % INNER;
     let i = (id / INNER) % N_OUT;

@@ -6,11 +6,9 @@
 //! lavapipe, where they were most of the candidate stage. burn's CPU backend
 //! keeps burn's ops; the tests hold the two to the same numbers.
 
-use crate::wgsl::{dispatch, empty_f32, f32_primitive, shader, WORKGROUP};
-use burn::backend::wgpu::{CubeBackend, CubeTensor, KernelSource, SourceKernel, SourceTemplate};
-use burn::cubecl::prelude::KernelId;
+use crate::wgsl::{empty_f32, f32_primitive, launch, Wgsl};
+use burn::backend::wgpu::{CubeBackend, CubeTensor};
 use burn::cubecl::server::KernelArguments;
-use burn::cubecl::CubeDim;
 use burn::tensor::{Tensor, TensorData};
 
 const CONVOLVE: &str = include_str!("../../../shaders/convolve_axis.wgsl");
@@ -50,10 +48,11 @@ impl Pass {
             inner: size(&dims[axis + 1..])?,
             radius: u32::try_from(radius).ok()?,
         };
-        pass.invocations().map(|_| pass)
+        pass.checked_invocations().map(|_| pass)
     }
 
-    fn invocations(&self) -> Option<u32> {
+    /// An invocation per run of `RUN` outputs on each line; `None` past u32.
+    fn checked_invocations(&self) -> Option<u32> {
         self.outer
             .checked_mul(self.inner)?
             .checked_mul(self.len.div_ceil(RUN))
@@ -67,40 +66,32 @@ impl Pass {
             arguments = arguments.with_buffer(extra.handle.binding());
         }
         let arguments = arguments.with_buffer(output.handle.clone().binding());
-        let invocations = self.invocations().expect("checked in `along`");
-        input.client.launch(
-            Box::new(SourceKernel::new(self, CubeDim::new_1d(WORKGROUP))),
-            dispatch(invocations),
-            arguments,
-        );
+        launch(self, input, arguments);
         Tensor::from_primitive::<CubeBackend>(output)
     }
 }
 
-impl KernelSource for Pass {
-    fn source(&self) -> SourceTemplate {
+impl Wgsl for Pass {
+    fn constants(&self) -> Vec<(&'static str, u32)> {
+        vec![
+            ("OUTER", self.outer),
+            ("LEN", self.len),
+            ("INNER", self.inner),
+            ("RADIUS", self.radius),
+            ("LINES_FIRST", u32::from(self.inner > 1)),
+        ]
+    }
+
+    fn parts(&self) -> Vec<&'static str> {
         let body = match self.kind {
             Kind::Convolve => CONVOLVE,
             Kind::Maximum => MAXIMUM,
         };
-        shader(
-            &[
-                ("OUTER", self.outer),
-                ("LEN", self.len),
-                ("INNER", self.inner),
-                ("RADIUS", self.radius),
-                ("LINES_FIRST", u32::from(self.inner > 1)),
-            ],
-            &[LINES, body],
-        )
+        vec![LINES, body]
     }
 
-    fn id(&self) -> KernelId {
-        KernelId::new::<Self>().info(*self)
-    }
-
-    fn lang(&self) -> &'static str {
-        "wgsl"
+    fn invocations(&self) -> u32 {
+        self.checked_invocations().expect("checked in `along`")
     }
 }
 

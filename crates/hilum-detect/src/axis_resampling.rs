@@ -4,11 +4,9 @@
 //! than on burn's CPU backend, which keeps them; the tests hold the two to the
 //! same numbers.
 
-use crate::wgsl::{dispatch, empty_f32, f32_primitive, shader, WORKGROUP};
-use burn::backend::wgpu::{CubeBackend, KernelSource, SourceKernel, SourceTemplate};
-use burn::cubecl::prelude::KernelId;
+use crate::wgsl::{empty_f32, f32_primitive, launch, Wgsl};
+use burn::backend::wgpu::CubeBackend;
 use burn::cubecl::server::KernelArguments;
-use burn::cubecl::CubeDim;
 use burn::tensor::{Shape, Tensor, TensorData};
 
 const SHADER: &str = include_str!("../../../shaders/resample_axis.wgsl");
@@ -22,25 +20,30 @@ struct Resampling {
     inner: u32,
 }
 
-impl KernelSource for Resampling {
-    fn source(&self) -> SourceTemplate {
-        shader(
-            &[
-                ("OUTER", self.outer),
-                ("N_IN", self.n_in),
-                ("N_OUT", self.n_out),
-                ("INNER", self.inner),
-            ],
-            &[SHADER],
-        )
+impl Resampling {
+    /// An invocation per output voxel; `None` past u32.
+    fn checked_invocations(&self) -> Option<u32> {
+        self.outer.checked_mul(self.inner)?.checked_mul(self.n_out)
+    }
+}
+
+impl Wgsl for Resampling {
+    fn constants(&self) -> Vec<(&'static str, u32)> {
+        vec![
+            ("OUTER", self.outer),
+            ("N_IN", self.n_in),
+            ("N_OUT", self.n_out),
+            ("INNER", self.inner),
+        ]
     }
 
-    fn id(&self) -> KernelId {
-        KernelId::new::<Self>().info(*self)
+    fn parts(&self) -> Vec<&'static str> {
+        vec![SHADER]
     }
 
-    fn lang(&self) -> &'static str {
-        "wgsl"
+    fn invocations(&self) -> u32 {
+        self.checked_invocations()
+            .expect("checked in `resample_axis_on_device`")
     }
 }
 
@@ -66,10 +69,7 @@ pub fn resample_axis_on_device(
         n_out: u32::try_from(n_out).ok()?,
         inner: size(&dims[axis + 1..])?,
     };
-    let total = resampling
-        .outer
-        .checked_mul(resampling.inner)?
-        .checked_mul(resampling.n_out)?;
+    resampling.checked_invocations()?;
     let input = f32_primitive(v)?;
     // Indices below 2^24 are exact in f32.
     let samples: Vec<f32> = lo
@@ -83,9 +83,9 @@ pub fn resample_axis_on_device(
     let mut out_dims = dims;
     out_dims[axis] = n_out;
     let output = empty_f32(&input, Shape::from(out_dims));
-    input.client.launch(
-        Box::new(SourceKernel::new(resampling, CubeDim::new_1d(WORKGROUP))),
-        dispatch(total),
+    launch(
+        resampling,
+        &input,
         KernelArguments::new()
             .with_buffer(input.handle.clone().binding())
             .with_buffer(samples.handle.binding())

@@ -5,11 +5,9 @@
 //! which under lavapipe took seconds a call. burn's CPU backend keeps the
 //! burn version; the tests hold the two to the same numbers.
 
-use crate::wgsl::{dispatch, empty_f32, f32_primitive, shader, WORKGROUP};
-use burn::backend::wgpu::{CubeBackend, KernelSource, SourceKernel, SourceTemplate};
-use burn::cubecl::prelude::KernelId;
+use crate::wgsl::{empty_f32, f32_primitive, launch, Wgsl};
+use burn::backend::wgpu::CubeBackend;
 use burn::cubecl::server::KernelArguments;
-use burn::cubecl::CubeDim;
 use burn::tensor::Tensor;
 
 const SHADER: &str = include_str!("../../../shaders/blob_strength.wgsl");
@@ -20,18 +18,19 @@ struct Volume {
     dims: [u32; 3],
 }
 
-impl KernelSource for Volume {
-    fn source(&self) -> SourceTemplate {
+impl Wgsl for Volume {
+    fn constants(&self) -> Vec<(&'static str, u32)> {
         let [d, h, w] = self.dims;
-        shader(&[("D", d), ("H", h), ("W", w)], &[SHADER])
+        vec![("D", d), ("H", h), ("W", w)]
     }
 
-    fn id(&self) -> KernelId {
-        KernelId::new::<Self>().info(*self)
+    fn parts(&self) -> Vec<&'static str> {
+        vec![SHADER]
     }
 
-    fn lang(&self) -> &'static str {
-        "wgsl"
+    /// One a voxel (checked in [`blob_strength`] to fit u32).
+    fn invocations(&self) -> u32 {
+        self.dims.iter().product()
     }
 }
 
@@ -48,9 +47,9 @@ pub fn blob_strength(v: &Tensor<3>) -> Option<Tensor<3>> {
     let volume = Volume {
         dims: dims.map(|n| n as u32),
     };
-    input.client.launch(
-        Box::new(SourceKernel::new(volume, CubeDim::new_1d(WORKGROUP))),
-        dispatch(voxels),
+    launch(
+        volume,
+        &input,
         KernelArguments::new()
             .with_buffer(input.handle.clone().binding())
             .with_buffer(output.handle.clone().binding()),

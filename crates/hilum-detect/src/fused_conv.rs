@@ -5,11 +5,9 @@
 //! time. burn's CPU backend and autodiff tensors (training) keep burn's own
 //! `conv3d`; the tests hold the two to the same numbers.
 
-use crate::wgsl::{dispatch, empty_f32, f32_primitive, shader, WORKGROUP};
-use burn::backend::wgpu::{CubeBackend, KernelSource, SourceKernel, SourceTemplate};
-use burn::cubecl::prelude::KernelId;
+use crate::wgsl::{empty_f32, f32_primitive, launch, Wgsl};
+use burn::backend::wgpu::CubeBackend;
 use burn::cubecl::server::KernelArguments;
-use burn::cubecl::CubeDim;
 use burn::tensor::{Shape, Tensor};
 
 const SHADER: &str = include_str!("../../../shaders/conv3x3x3_relu.wgsl");
@@ -32,41 +30,32 @@ struct Layer {
     run: u32,
 }
 
-impl Layer {
+impl Wgsl for Layer {
+    fn constants(&self) -> Vec<(&'static str, u32)> {
+        vec![
+            ("BATCH", self.batch),
+            ("IN_C", self.in_c),
+            ("IN_D", self.in_dims[0]),
+            ("IN_H", self.in_dims[1]),
+            ("IN_W", self.in_dims[2]),
+            ("OUT_C", self.out_c),
+            ("OUT_D", self.out_dims[0]),
+            ("OUT_H", self.out_dims[1]),
+            ("OUT_W", self.out_dims[2]),
+            ("STRIDE", self.stride),
+            ("RUN", self.run),
+        ]
+    }
+
+    fn parts(&self) -> Vec<&'static str> {
+        vec![SHADER]
+    }
+
     /// An invocation per run of `run` output voxels along x, per group of
     /// `GROUP` output channels, per patch.
     fn invocations(&self) -> u32 {
         let runs = self.out_dims.iter().product::<u32>() / self.run;
         self.batch * (self.out_c / GROUP) * runs
-    }
-}
-
-impl KernelSource for Layer {
-    fn source(&self) -> SourceTemplate {
-        shader(
-            &[
-                ("BATCH", self.batch),
-                ("IN_C", self.in_c),
-                ("IN_D", self.in_dims[0]),
-                ("IN_H", self.in_dims[1]),
-                ("IN_W", self.in_dims[2]),
-                ("OUT_C", self.out_c),
-                ("OUT_D", self.out_dims[0]),
-                ("OUT_H", self.out_dims[1]),
-                ("OUT_W", self.out_dims[2]),
-                ("STRIDE", self.stride),
-                ("RUN", self.run),
-            ],
-            &[SHADER],
-        )
-    }
-
-    fn id(&self) -> KernelId {
-        KernelId::new::<Self>().info(*self)
-    }
-
-    fn lang(&self) -> &'static str {
-        "wgsl"
     }
 }
 
@@ -122,9 +111,9 @@ pub fn conv3x3x3_relu(
             out_dims[2] as usize,
         ]),
     );
-    input.client.launch(
-        Box::new(SourceKernel::new(layer, CubeDim::new_1d(WORKGROUP))),
-        dispatch(layer.invocations()),
+    launch(
+        layer,
+        &input,
         KernelArguments::new()
             .with_buffer(input.handle.clone().binding())
             .with_buffer(weight.handle.binding())

@@ -1,15 +1,21 @@
 //! What the hand-written WGSL kernels share (`fused_conv`, `axis_filters`,
 //! `axis_resampling`, `blob_strength`): each shader's text assembled from its
-//! sizes as constants and the one entry point, burn tensors as
-//! their cubecl primitives, fresh outputs and the dispatches that numbering
-//! expects.
+//! sizes as constants and the one entry point, its launch with the
+//! dispatch that entry point expects, burn tensors as their cubecl
+//! primitives, and fresh outputs.
 
-use burn::backend::wgpu::{into_contiguous, CubeBackend, CubeTensor, SourceTemplate};
-use burn::cubecl::CubeCount;
+use burn::backend::wgpu::{
+    into_contiguous, CubeBackend, CubeTensor, KernelSource, SourceKernel, SourceTemplate,
+};
+use burn::cubecl::prelude::KernelId;
+use burn::cubecl::server::KernelArguments;
+use burn::cubecl::{CubeCount, CubeDim};
 use burn::tensor::{DType, Shape, Tensor};
+use std::fmt::Debug;
+use std::hash::Hash;
 
-/// Invocations per workgroup, as every shader declares.
-pub const WORKGROUP: u32 = 64;
+/// Invocations per workgroup, as `shaders/invocation.wgsl` declares.
+const WORKGROUP: u32 = 64;
 /// Workgroups per dispatch row (the smallest per-dimension limit wgpu guarantees).
 const MAX_ROW: u32 = 65_535;
 
@@ -18,16 +24,61 @@ const MAX_ROW: u32 = 65_535;
 /// `INVOCATIONS`.
 const INVOCATION: &str = include_str!("../../../shaders/invocation.wgsl");
 
-/// A shader's source: `const NAME: u32 = VALUE;` for each of `constants`, the
-/// shared entry point, then `parts` in order.
-pub fn shader(constants: &[(&str, u32)], parts: &[&str]) -> SourceTemplate {
+/// A hand-written kernel: one compiled variant per value, every size a
+/// constant in its text.
+pub trait Wgsl: Copy + Eq + Hash + Debug + Send + Sync + 'static {
+    /// Its sizes: `const NAME: u32 = VALUE;` each, before the entry point.
+    fn constants(&self) -> Vec<(&'static str, u32)>;
+    /// Its own WGSL, after the entry point, in order: it defines
+    /// `run_invocation(id: u32)`.
+    fn parts(&self) -> Vec<&'static str>;
+    /// How many invocations it runs: both `INVOCATIONS` in its text and the
+    /// workgroups dispatched, so the two cannot disagree.
+    fn invocations(&self) -> u32;
+}
+
+/// A kernel's source: its constants and `INVOCATIONS`, the shared entry
+/// point, then its parts.
+fn source(kernel: &impl Wgsl) -> String {
+    let mut constants = kernel.constants();
+    constants.push(("INVOCATIONS", kernel.invocations()));
     let mut source: String = constants
         .iter()
         .map(|(name, value)| format!("const {name}: u32 = {value}u;\n"))
         .collect();
     source.push_str(INVOCATION);
-    parts.iter().for_each(|part| source.push_str(part));
-    SourceTemplate::new(source)
+    kernel.parts().iter().for_each(|part| source.push_str(part));
+    source
+}
+
+/// burn's view of a [`Wgsl`] kernel.
+struct Source<K>(K);
+
+impl<K: Wgsl> KernelSource for Source<K> {
+    fn source(&self) -> SourceTemplate {
+        SourceTemplate::new(source(&self.0))
+    }
+
+    fn id(&self) -> KernelId {
+        KernelId::new::<K>().info(self.0)
+    }
+
+    fn lang(&self) -> &'static str {
+        "wgsl"
+    }
+}
+
+/// Runs `kernel` on `like`'s device with `buffers` bound in order.
+pub fn launch(kernel: impl Wgsl, like: &CubeTensor, buffers: KernelArguments) {
+    let invocations = kernel.invocations();
+    like.client.launch(
+        Box::new(SourceKernel::new(
+            Source(kernel),
+            CubeDim::new_1d(WORKGROUP),
+        )),
+        dispatch(invocations),
+        buffers,
+    );
 }
 
 /// The tensor's cubecl primitive, f32 and contiguous from the start of its
@@ -61,7 +112,7 @@ pub fn empty_f32(like: &CubeTensor, shape: Shape) -> CubeTensor {
 
 /// Workgroups for `invocations` numbered `(x + y·rows) · WORKGROUP + lane`,
 /// as `shaders/invocation.wgsl` numbers them.
-pub fn dispatch(invocations: u32) -> CubeCount {
+fn dispatch(invocations: u32) -> CubeCount {
     let workgroups = invocations.div_ceil(WORKGROUP);
     let row = workgroups.clamp(1, MAX_ROW);
     CubeCount::Static(row, workgroups.div_ceil(row).max(1), 1)
