@@ -281,7 +281,10 @@ type Measured = (Measurement, [f64; 3]);
 /// ground-glass nodule's centre can be the wall's, and the region grown from
 /// it is the wall (seed 8345: a 5.6 mm ground-glass nodule measured as a
 /// 38 mm solid one centred in the wall; from its own voxel, 6.3 mm ground
-/// glass).
+/// glass). What that finds must be at least as wide as the blob's radius,
+/// or it is not what the blob filter saw: at a lung's apex on 2.5 mm slices
+/// the partial-volumed tip of the lung, a 29 mm blob, measured as 5 mm of
+/// ground glass, a finding at 0.85 on no nodule.
 fn measured_in_lung(
     volume: &Volume,
     mask: &crate::lung::LungMask,
@@ -296,7 +299,8 @@ fn measured_in_lung(
     let measured = |at| measure_seeded(volume, seed, candidate.radius_mm, enhanced, at);
     match measured(Seed::Brightest)? {
         m if in_lung(&m) => Some(m),
-        _ => measured(Seed::Centre).filter(in_lung),
+        _ => measured(Seed::Centre)
+            .filter(|m| in_lung(m) && m.0.mean_diameter_mm >= candidate.radius_mm),
     }
 }
 
@@ -622,5 +626,31 @@ mod tests {
         assert!((nodule.mean_diameter_mm - 9.0).abs() < 1.5, "{nodule:?}");
         let off = norm(sub(v.affine.voxel_to_lps(centroid), centre));
         assert!(off < 1.0, "centred {off:.2} mm off");
+    }
+
+    #[test]
+    fn a_speck_beside_the_wall_is_not_what_a_large_blob_saw() {
+        let (iso_affine, mask) = lung_on_the_left_half();
+        // A 3 mm speck of ground glass touching the wall, and a candidate on
+        // it whose blob filter saw something 9 mm across.
+        let v = lung_and_wall(|p| (norm(sub(p, [27.75, 30.0, 30.0])) <= 1.5).then_some(-500));
+        let candidate = Candidate {
+            zyx: [0; 3],
+            lps_mm: [28.5, 30.0, 30.0],
+            blob_score: 1.0,
+            radius_mm: 4.5,
+        };
+        let seed = v.affine.lps_to_voxel(candidate.lps_mm).unwrap();
+        let speck = crate::measure::measure_seeded(&v, seed, 4.5, false, Seed::Centre);
+        assert!(
+            speck
+                .as_ref()
+                .is_some_and(|(m, _)| m.mean_diameter_mm < 4.5),
+            "{speck:?}"
+        );
+        assert_eq!(
+            measured_in_lung(&v, &mask, &iso_affine, &candidate, false),
+            None
+        );
     }
 }
