@@ -568,29 +568,31 @@ mod tests {
         v
     }
 
-    #[test]
-    fn a_region_grown_into_the_chest_wall_measures_as_nothing() {
-        let (iso_affine, mask) = lung_on_the_left_half();
-        // A 9 mm solid nodule in the lung.
-        let v = lung_and_wall(|p| (norm(sub(p, [15.0, 30.0, 30.0])) <= 4.5).then_some(40));
-        let candidate = |x: f64| Candidate {
+    /// A candidate at `x` (mm) on the line y = z = 30 mm of [`lung_and_wall`],
+    /// its blob 4.5 mm in radius, and the volume voxel it seeds.
+    fn candidate_at(v: &Volume, x: f64) -> (Candidate, [f64; 3]) {
+        let candidate = Candidate {
             zyx: [0; 3],
             lps_mm: [x, 30.0, 30.0],
             blob_score: 1.0,
             radius_mm: 4.5,
         };
-        let measured = |x: f64| measured_in_lung(&v, &mask, &iso_affine, &candidate(x), false);
+        let seed = v.affine.lps_to_voxel(candidate.lps_mm).unwrap();
+        (candidate, seed)
+    }
+
+    #[test]
+    fn a_region_grown_into_the_chest_wall_measures_as_nothing() {
+        let (iso_affine, mask) = lung_on_the_left_half();
+        // A 9 mm solid nodule in the lung.
+        let v = lung_and_wall(|p| (norm(sub(p, [15.0, 30.0, 30.0])) <= 4.5).then_some(40));
+        let measured =
+            |x: f64| measured_in_lung(&v, &mask, &iso_affine, &candidate_at(&v, x).0, false);
         let (nodule, _) = measured(15.0).expect("the nodule");
         assert!((nodule.mean_diameter_mm - 9.0).abs() < 1.5, "{nodule:?}");
         // Seeded in the wall, a region is measured, centred in the wall.
-        let in_wall = candidate(40.0);
-        assert!(crate::measure::measure(
-            &v,
-            v.affine.lps_to_voxel(in_wall.lps_mm).unwrap(),
-            4.5,
-            false
-        )
-        .is_some());
+        let (_, in_wall) = candidate_at(&v, 40.0);
+        assert!(crate::measure::measure(&v, in_wall, 4.5, false).is_some());
         assert_eq!(measured(40.0), None);
     }
 
@@ -601,14 +603,8 @@ mod tests {
         // it one voxel from the wall.
         let centre = [24.75, 30.0, 30.0];
         let v = lung_and_wall(|p| (norm(sub(p, centre)) <= 4.5).then_some(-500));
-        let candidate = Candidate {
-            zyx: [0; 3],
-            lps_mm: [28.5, 30.0, 30.0],
-            blob_score: 1.0,
-            radius_mm: 4.5,
-        };
+        let (candidate, seed) = candidate_at(&v, 28.5);
         // From the brightest voxel near it, the wall's, the wall is measured.
-        let seed = v.affine.lps_to_voxel(candidate.lps_mm).unwrap();
         let (wall, centroid) = crate::measure::measure(&v, seed, 4.5, false).unwrap();
         let at = v.affine.voxel_to_lps(centroid);
         assert!(
@@ -634,13 +630,7 @@ mod tests {
         // A 3 mm speck of ground glass touching the wall, and a candidate on
         // it whose blob filter saw something 9 mm across.
         let v = lung_and_wall(|p| (norm(sub(p, [27.75, 30.0, 30.0])) <= 1.5).then_some(-500));
-        let candidate = Candidate {
-            zyx: [0; 3],
-            lps_mm: [28.5, 30.0, 30.0],
-            blob_score: 1.0,
-            radius_mm: 4.5,
-        };
-        let seed = v.affine.lps_to_voxel(candidate.lps_mm).unwrap();
+        let (candidate, seed) = candidate_at(&v, 28.5);
         let speck = crate::measure::measure_seeded(&v, seed, 4.5, false, Seed::Centre);
         assert!(
             speck
