@@ -594,34 +594,37 @@ mod tests {
         );
     }
 
+    /// The ground-glass-only volume of an n³ scene drawn voxel by voxel ([z, y, x]).
+    fn ground_glass_of(n: usize, draw: impl Fn([usize; 3]) -> f32) -> Vec<f32> {
+        let device = hilum_gpu::cpu_backend().device;
+        let data: Vec<f32> = (0..n * n * n)
+            .map(|i| draw([i / (n * n), (i / n) % n, i % n]))
+            .collect();
+        let v = Tensor::from_data(TensorData::new(data, [n, n, n]), &device);
+        ground_glass_only(v).into_data().try_to_vec().unwrap()
+    }
+
+    /// Squared distance, voxels², from `p` to `centre` ([z, y, x]).
+    fn d2(p: [usize; 3], centre: [f32; 3]) -> f32 {
+        (0..3).map(|a| (p[a] as f32 - centre[a]).powi(2)).sum()
+    }
+
     #[test]
     fn ground_glass_alone_paints_over_vessels_with_what_surrounds_them() {
-        let device = hilum_gpu::cpu_backend().device;
         // Lung with a ground-glass sphere (radius 6) centred on x = 12, a
         // vessel along z through its centre, and another vessel far from it.
         let n = 32;
         let idx = |z: usize, y: usize, x: usize| (z * n + y) * n + x;
-        let mut data = vec![0.15f32; n * n * n];
-        for z in 0..n {
-            for y in 0..n {
-                for x in 0..n {
-                    let d2 = [(z, 16.0), (y, 16.0), (x, 12.0)]
-                        .iter()
-                        .map(|&(c, m)| (c as f32 - m).powi(2))
-                        .sum::<f32>();
-                    if d2 <= 36.0 {
-                        data[idx(z, y, x)] = 0.5;
-                    }
-                    let on_vessel =
-                        |cx: f32| (y as f32 - 16.0).powi(2) + (x as f32 - cx).powi(2) <= 1.0;
-                    if on_vessel(12.0) || on_vessel(27.0) {
-                        data[idx(z, y, x)] = 1.04;
-                    }
-                }
+        let out = ground_glass_of(n, |[z, y, x]| {
+            let on_vessel = |cx: f32| d2([0, y, x], [0.0, 16.0, cx]) <= 1.0;
+            if on_vessel(12.0) || on_vessel(27.0) {
+                1.04
+            } else if d2([z, y, x], [16.0, 16.0, 12.0]) <= 36.0 {
+                0.5
+            } else {
+                0.15
             }
-        }
-        let v: Tensor<3> = Tensor::from_data(TensorData::new(data, [n, n, n]), &device);
-        let out: Vec<f32> = ground_glass_only(v).into_data().try_to_vec().unwrap();
+        });
         let centre = out[idx(16, 16, 12)];
         assert!(
             (0.4..=0.5).contains(&centre),
@@ -642,49 +645,34 @@ mod tests {
 
     #[test]
     fn specks_of_tissue_brightness_in_ground_glass_do_not_take_the_nodule_with_them() {
-        let device = hilum_gpu::cpu_backend().device;
         // Lung with a ground-glass sphere (radius 4) whose texture brings one
         // voxel in four above soft tissue, and a vessel (radius 2.2) with a
         // partial-volume rim, far from it.
         let n = 32;
         let idx = |z: usize, y: usize, x: usize| (z * n + y) * n + x;
-        let mut data = vec![0.15f32; n * n * n];
-        let (mut specks, mut ground_glass) = (Vec::new(), Vec::new());
-        for z in 0..n {
-            for y in 0..n {
-                for x in 0..n {
-                    let d2 = [(z, 16.0), (y, 16.0), (x, 10.0)]
-                        .iter()
-                        .map(|&(c, m)| (c as f32 - m).powi(2))
-                        .sum::<f32>();
-                    if d2 <= 16.0 {
-                        let speck = (x + y + z) % 4 == 0;
-                        data[idx(z, y, x)] = if speck { 0.8 } else { 0.5 };
-                        if speck {
-                            &mut specks
-                        } else {
-                            &mut ground_glass
-                        }
-                        .push(idx(z, y, x));
-                    }
-                    let r2 = (y as f32 - 16.0).powi(2) + (x as f32 - 25.0).powi(2);
-                    if r2 <= 5.0 {
-                        data[idx(z, y, x)] = 1.04;
-                    } else if r2 <= 10.0 {
-                        data[idx(z, y, x)] = 0.5;
-                    }
-                }
+        let in_sphere = |p: [usize; 3]| d2(p, [16.0, 16.0, 10.0]) <= 16.0;
+        let speck = |p: [usize; 3]| in_sphere(p) && p.iter().sum::<usize>() % 4 == 0;
+        let out = ground_glass_of(n, |p| {
+            let from_vessel = d2([0, p[1], p[2]], [0.0, 16.0, 25.0]);
+            match (from_vessel, speck(p), in_sphere(p)) {
+                (r2, _, _) if r2 <= 5.0 => 1.04,
+                (r2, _, _) if r2 <= 10.0 => 0.5,
+                (_, true, _) => 0.8,
+                (_, _, true) => 0.5,
+                _ => 0.15,
             }
-        }
-        let v: Tensor<3> = Tensor::from_data(TensorData::new(data, [n, n, n]), &device);
-        let out: Vec<f32> = ground_glass_only(v).into_data().try_to_vec().unwrap();
-        let painted = ground_glass.iter().filter(|&&i| out[i] != 0.5).count();
+        });
+        let voxels = (0..n * n * n).map(|i| [i / (n * n), (i / n) % n, i % n]);
+        let painted = voxels
+            .clone()
+            .filter(|&p| in_sphere(p) && !speck(p) && out[idx(p[0], p[1], p[2])] != 0.5)
+            .count();
         assert_eq!(painted, 0, "ground glass beside the specks is kept");
-        for &i in &specks {
+        for p in voxels.filter(|&p| speck(p)) {
+            let v = out[idx(p[0], p[1], p[2])];
             assert!(
-                (0.2..=0.5).contains(&out[i]),
-                "a speck, painted with what surrounds it: {}",
-                out[i]
+                (0.2..=0.5).contains(&v),
+                "a speck, painted with what surrounds it: {v}"
             );
         }
         for (y, x) in [(16, 25), (16, 28), (18, 27)] {
