@@ -63,8 +63,8 @@ fn own_share(region: &Region) -> f64 {
 }
 
 /// Median attenuation, HU, of a solid region's interior below which it is
-/// fat: soft tissue and solid nodules read 0–60 HU (90 enhanced), fat −150
-/// to −50. Fat is no nodule to report (a nodule with fat in it is benign,
+/// fat: soft tissue and solid nodules read 0–60 HU (more with contrast), fat
+/// −150 to −50. Fat is no nodule to report (a nodule with fat in it is benign,
 /// Lung-RADS category 1): on LIDC-IDRI-0001 the fat at the heart's anterior
 /// border, its interior at a median of −74 HU, was a 14 mm "solid nodule" at
 /// confidence 0.83, Lung-RADS 4A; the readers' nodule reads +92 inside.
