@@ -52,7 +52,7 @@ pub const MASK_FACTOR: usize = 2;
 /// nodules ≥ 4 mm goes 0.991 → 0.995 and 206 rather than 205 of 212 are found
 /// at 4 FP/scan; on 8540–8559 (2.5 mm) 0.958 → 0.967 and 194 rather than 191
 /// of 215, CPM 0.870 → 0.882; no more false findings ≥ 0.5 there or on
-/// LIDC-IDRI-0001. It costs 12 % on the software Vulkan device (54–56 s →
+/// LIDC-IDRI-0001. It costs 12–23 % on the software Vulkan device (54–56 s →
 /// 60–69 s a 512×512×300 scan). 500 had added false findings at Lung-RADS 4A
 /// on LIDC-IDRI-0001 before its lung mask dropped the mediastinum
 /// (`models/detector/MODEL_CARD.md`, "400 candidates a scan").
