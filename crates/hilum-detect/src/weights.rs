@@ -41,6 +41,11 @@ pub fn training_record_path(weights: &Path) -> PathBuf {
     weights.with_extension("training.json")
 }
 
+/// What a missing file's error adds. A binary finds the weights through the
+/// checkout it was built in, so one copied elsewhere (or whose checkout is
+/// gone) needs `HILUM_MODEL`.
+const WHERE_WEIGHTS_ARE: &str = "set HILUM_MODEL to a nodule_net.safetensors with its rescore.json beside it, or train them with `cargo xtask train detector`";
+
 /// The rescorer's file beside the classifier's weights.
 pub fn rescorer_path(weights: &Path) -> PathBuf {
     weights.with_file_name("rescore.json")
@@ -50,12 +55,8 @@ pub fn rescorer_path(weights: &Path) -> PathBuf {
 /// networks its `members` name, beside it (the one at `path` when it names none).
 pub fn load(path: &Path, device: &Device) -> Result<Detector, String> {
     let rescorer_file = rescorer_path(path);
-    let text = std::fs::read_to_string(&rescorer_file).map_err(|e| {
-        format!(
-            "{}: {e} (fit it with `cargo xtask train detector`)",
-            rescorer_file.display()
-        )
-    })?;
+    let text = std::fs::read_to_string(&rescorer_file)
+        .map_err(|e| format!("{}: {e} ({WHERE_WEIGHTS_ARE})", rescorer_file.display()))?;
     let rescorer = Rescorer::from_json(&text)
         .map_err(|e| format!("{}: cannot load the rescorer: {e}", rescorer_file.display()))?;
     let members = if rescorer.members.is_empty() {
@@ -77,7 +78,7 @@ pub fn load(path: &Path, device: &Device) -> Result<Detector, String> {
 pub fn load_net(path: &Path, device: &Device) -> Result<NoduleNet, String> {
     if !path.is_file() {
         return Err(format!(
-            "{}: no detector weights (train them with `cargo xtask train detector`)",
+            "{}: no detector weights ({WHERE_WEIGHTS_ARE})",
             path.display()
         ));
     }
@@ -110,4 +111,25 @@ pub fn save_rescorer(rescorer: &Rescorer, weights: &Path) -> Result<PathBuf, Str
     std::fs::write(&tmp, text).map_err(|e| format!("{}: {e}", tmp.display()))?;
     std::fs::rename(&tmp, &path).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_weights_are_named_with_how_to_point_at_others() {
+        let device = hilum_gpu::cpu_backend().device;
+        let path = Path::new("/nonexistent/hilum/nodule_net.safetensors");
+        let Err(e) = load(path, &device) else {
+            panic!("loaded weights from nowhere")
+        };
+        assert!(e.starts_with("/nonexistent/hilum/rescore.json: "), "{e}");
+        assert!(e.contains("HILUM_MODEL"), "{e}");
+        let Err(e) = load_net(path, &device) else {
+            panic!("loaded weights from nowhere")
+        };
+        assert!(e.starts_with(&format!("{}: ", path.display())), "{e}");
+        assert!(e.contains("HILUM_MODEL"), "{e}");
+    }
 }
