@@ -54,8 +54,8 @@ pub const MASK_FACTOR: usize = 2;
 /// of 215, CPM 0.870 → 0.882; no more false findings ≥ 0.5 there or on
 /// LIDC-IDRI-0001. It costs 12–23 % on the software Vulkan device (54–56 s →
 /// 60–69 s a 512×512×300 scan). 500 had added false findings at Lung-RADS 4A
-/// on LIDC-IDRI-0001 before its lung mask dropped the mediastinum
-/// (`models/detector/MODEL_CARD.md`, "400 candidates a scan").
+/// on LIDC-IDRI-0001 with the networks, candidates and measurement of
+/// 2026-12-01 (`models/detector/MODEL_CARD.md`, "400 candidates a scan").
 pub const MAX_CANDIDATES: usize = 400;
 /// The most confident candidates, scored again from all eight mirror images.
 /// On tuning seeds 9000–9009 (weights and candidates of 2026-11-27) CPM goes
