@@ -344,24 +344,26 @@ impl App {
                 studies::load(&source).map(|l| Arc::new(l.volume))
             });
             let outcome = volume.and_then(|volume| {
-                weights::load(&weights::default_path(), &device.device).and_then(|model| {
-                    detect_observed(
-                        &volume,
-                        &device,
-                        &model,
-                        &DetectOptions::default(),
-                        &|stage, fraction| {
-                            let mut s = lock(&status);
-                            s.stage = stage.into();
-                            s.fraction = fraction;
-                            !cancel.load(Ordering::SeqCst)
-                        },
-                    )
-                    .map_err(|e| match e {
-                        DetectError::Cancelled => "cancelled".to_string(),
-                        e => e.to_string(),
+                weights::Source::from_env()
+                    .load(&device.device)
+                    .and_then(|model| {
+                        detect_observed(
+                            &volume,
+                            &device,
+                            &model,
+                            &DetectOptions::default(),
+                            &|stage, fraction| {
+                                let mut s = lock(&status);
+                                s.stage = stage.into();
+                                s.fraction = fraction;
+                                !cancel.load(Ordering::SeqCst)
+                            },
+                        )
+                        .map_err(|e| match e {
+                            DetectError::Cancelled => "cancelled".to_string(),
+                            e => e.to_string(),
+                        })
                     })
-                })
             });
             let merged = outcome.and_then(|result| {
                 let mut open = lock(&open);

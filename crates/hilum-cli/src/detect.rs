@@ -46,6 +46,8 @@ pub struct SeriesReport {
     pub series_instance_uid: String,
     pub patient_id: String,
     pub device: String,
+    /// Which trained detector: built in (with its fingerprint) or HILUM_MODEL's files.
+    pub detector: String,
     pub timing_ms: Timing,
     pub lung_volume_ml: f64,
     pub candidates: usize,
@@ -109,9 +111,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let index = index_path(&args.path, &|d, t| progress.update(d, t));
     let mut errors = index.errors.clone();
     let device = hilum_gpu::choose().map_err(|e| anyhow::anyhow!(e))?;
-    let model =
-        weights::load(&weights::default_path(), &device.device).map_err(|e| anyhow::anyhow!(e))?;
-    eprintln!("device: {}", device.label);
+    let source = weights::Source::from_env();
+    let model = source
+        .load(&device.device)
+        .map_err(|e| anyhow::anyhow!(e))?;
+    eprintln!("device: {}; detector: {}", device.label, source.describe());
     let options = DetectOptions {
         min_confidence: args.min_confidence,
         ..DetectOptions::default()
@@ -165,6 +169,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 series_instance_uid: series.series_instance_uid.clone(),
                 patient_id: study.patient_id.clone(),
                 device: device.label.clone(),
+                detector: source.describe(),
                 timing_ms: Timing {
                     load: r(load_ms, 0),
                     detect: r(detect_ms, 0),

@@ -1,6 +1,9 @@
-//! The detector's trained parts on disk: the classifier's networks
-//! (safetensors, through burn-store) and, beside them, the rescorer fitted
-//! on their mean logit (`rescore.json`, which names the networks).
+//! The detector's trained parts: the classifier's networks (safetensors,
+//! through burn-store) and, beside them, the rescorer fitted on their mean
+//! logit (`rescore.json`, which names the networks). The committed ones in
+//! `models/detector/` are compiled into every binary, so an installed app or
+//! a copied `hilum` carries the model it was built and evaluated with;
+//! `HILUM_MODEL` points a binary at others on disk.
 
 use crate::model::{Classifier, NoduleNet};
 use crate::rescore::Rescorer;
@@ -8,14 +11,73 @@ use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::Device;
 use std::path::{Path, PathBuf};
 
-/// `HILUM_MODEL`, or the weights committed in the repository's `models/`.
+/// The committed networks in this checkout's `models/`: where training and
+/// rescorer fitting read and write (binaries load the copies built into them).
 pub fn default_path() -> PathBuf {
-    std::env::var_os("HILUM_MODEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../models/detector/nodule_net.safetensors")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/detector/nodule_net.safetensors")
+}
+
+/// The files of `models/detector/` this binary was built with, by the names
+/// `rescore.json` gives them.
+mod built_in {
+    pub const RESCORER: &str = include_str!("../../../models/detector/rescore.json");
+    pub const NETWORKS: &[(&str, &[u8])] = &[
+        (
+            "nodule_net.safetensors",
+            include_bytes!("../../../models/detector/nodule_net.safetensors"),
+        ),
+        (
+            "nodule_net-2.safetensors",
+            include_bytes!("../../../models/detector/nodule_net-2.safetensors"),
+        ),
+    ];
+
+    /// FNV-1a over the rescorer and the networks: names the exact model in
+    /// reports, as a commit would.
+    pub fn fingerprint() -> u64 {
+        let bytes = std::iter::once(RESCORER.as_bytes()).chain(NETWORKS.iter().map(|(_, b)| *b));
+        bytes.flatten().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
         })
+    }
+}
+
+/// Where a binary's detector comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// Compiled in from `models/detector/`.
+    BuiltIn,
+    /// A `nodule_net.safetensors` with its `rescore.json` beside it.
+    Files(PathBuf),
+}
+
+impl Source {
+    /// `HILUM_MODEL` when set, the built-in detector otherwise.
+    pub fn from_env() -> Self {
+        match std::env::var_os("HILUM_MODEL") {
+            Some(path) if !path.is_empty() => Self::Files(PathBuf::from(path)),
+            _ => Self::BuiltIn,
+        }
+    }
+
+    /// For progress lines and reports.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::BuiltIn => format!(
+                "built in from models/detector ({} networks, fingerprint {:016x})",
+                built_in::NETWORKS.len(),
+                built_in::fingerprint()
+            ),
+            Self::Files(path) => format!("{} (HILUM_MODEL)", path.display()),
+        }
+    }
+
+    pub fn load(&self, device: &Device) -> Result<Detector, String> {
+        match self {
+            Self::BuiltIn => load_built_in(device),
+            Self::Files(path) => load(path, device),
+        }
+    }
 }
 
 /// The trained parts, loaded together: the rescorer reads this classifier's
@@ -41,10 +103,8 @@ pub fn training_record_path(weights: &Path) -> PathBuf {
     weights.with_extension("training.json")
 }
 
-/// What a missing file's error adds. A binary finds the weights through the
-/// checkout it was built in, so one copied elsewhere (or whose checkout is
-/// gone) needs `HILUM_MODEL`.
-const WHERE_WEIGHTS_ARE: &str = "set HILUM_MODEL to a nodule_net.safetensors with its rescore.json beside it, or train them with `cargo xtask train detector`";
+/// What a missing file's error adds.
+const WHERE_WEIGHTS_ARE: &str = "HILUM_MODEL must name a nodule_net.safetensors with its rescore.json beside it; unset, Hilum uses the detector built into it";
 
 /// The rescorer's file beside the classifier's weights.
 pub fn rescorer_path(weights: &Path) -> PathBuf {
@@ -68,6 +128,37 @@ pub fn load(path: &Path, device: &Device) -> Result<Detector, String> {
             .map(|name| load_net(&path.with_file_name(name), device))
             .collect::<Result<_, _>>()?
     };
+    Ok(Detector {
+        classifier: Classifier::new(members),
+        rescorer,
+    })
+}
+
+/// The detector compiled into this binary: the rescorer and the networks it
+/// names (the first alone when it names none, as [`load`] does).
+pub fn load_built_in(device: &Device) -> Result<Detector, String> {
+    let rescorer = Rescorer::from_json(built_in::RESCORER)
+        .map_err(|e| format!("built-in rescore.json: cannot load the rescorer: {e}"))?;
+    // A rescorer that names no networks goes with the first, as on disk.
+    let names = match rescorer.members.as_slice() {
+        [] => vec!["nodule_net.safetensors".to_string()],
+        named => named.to_vec(),
+    };
+    let members = names
+        .iter()
+        .map(|name| {
+            let (_, bytes) = built_in::NETWORKS
+                .iter()
+                .find(|(built, _)| built == name)
+                .ok_or_else(|| format!("built-in rescore.json names {name}, which is not built in (list it in weights.rs)"))?;
+            let mut model = NoduleNet::new(device);
+            let mut store = SafetensorsStore::from_bytes(Some(bytes.to_vec()));
+            model
+                .load_from(&mut store)
+                .map_err(|e| format!("built-in {name}: cannot load detector weights: {e}"))?;
+            Ok(model)
+        })
+        .collect::<Result<Vec<_>, String>>()?;
     Ok(Detector {
         classifier: Classifier::new(members),
         rescorer,
@@ -131,5 +222,37 @@ mod tests {
         };
         assert!(e.starts_with(&format!("{}: ", path.display())), "{e}");
         assert!(e.contains("HILUM_MODEL"), "{e}");
+    }
+
+    #[test]
+    fn the_built_in_detector_is_the_one_committed_in_models() {
+        use crate::model::PATCH;
+        use burn::tensor::{Tensor, TensorData};
+        let device = hilum_gpu::cpu_backend().device;
+        let built_in = load_built_in(&device).expect("built-in detector");
+        let committed = load(&default_path(), &device).expect("committed detector");
+        assert_eq!(built_in.rescorer, committed.rescorer);
+        assert_eq!(
+            built_in.classifier.member_count(),
+            committed.classifier.member_count()
+        );
+        let n = PATCH * PATCH * PATCH * 2;
+        let voxels: Vec<f32> = (0..n)
+            .map(|i| ((i * 7919) % 1000) as f32 / 1000.0)
+            .collect();
+        let patches = || {
+            Tensor::<5>::from_data(
+                TensorData::new(voxels.clone(), [2, 1, PATCH, PATCH, PATCH]),
+                &device,
+            )
+        };
+        let logits = |d: &Detector| -> Vec<f32> {
+            d.classifier
+                .logits(patches())
+                .into_data()
+                .try_to_vec()
+                .unwrap()
+        };
+        assert_eq!(logits(&built_in), logits(&committed));
     }
 }

@@ -106,8 +106,8 @@ fn candidates_find_the_phantom_nodules_on_software_vulkan() {
 #[test]
 fn detection_end_to_end_on_software_vulkan_with_the_committed_weights() {
     let device = software_vulkan();
-    let model = hilum_detect::weights::load(&hilum_detect::weights::default_path(), &device.device)
-        .expect("committed weights in models/detector");
+    let model = hilum_detect::weights::load_built_in(&device.device)
+        .expect("the detector built in from models/detector");
     let p = generate(&PhantomSpec::small(22));
     let options = DetectOptions {
         max_candidates: 40,
