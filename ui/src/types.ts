@@ -87,7 +87,7 @@ export interface Review {
   study_instance_uid: string;
   series_instance_uid: string;
   findings: Finding[];
-  detection: { device: string; seconds: number; candidates: number } | null;
+  detection: { device: string; detector: string; seconds: number; candidates: number } | null;
   report_text: string | null;
 }
 

@@ -339,31 +339,30 @@ impl App {
         let data_dir = self.data_dir.clone();
         std::thread::spawn(move || {
             let t = Instant::now();
+            let detector = weights::Source::from_env();
             let volume = volume.or_else(|source| {
                 lock(&status).stage = "reading the series".into();
                 studies::load(&source).map(|l| Arc::new(l.volume))
             });
             let outcome = volume.and_then(|volume| {
-                weights::Source::from_env()
-                    .load(&device.device)
-                    .and_then(|model| {
-                        detect_observed(
-                            &volume,
-                            &device,
-                            &model,
-                            &DetectOptions::default(),
-                            &|stage, fraction| {
-                                let mut s = lock(&status);
-                                s.stage = stage.into();
-                                s.fraction = fraction;
-                                !cancel.load(Ordering::SeqCst)
-                            },
-                        )
-                        .map_err(|e| match e {
-                            DetectError::Cancelled => "cancelled".to_string(),
-                            e => e.to_string(),
-                        })
+                detector.load(&device.device).and_then(|model| {
+                    detect_observed(
+                        &volume,
+                        &device,
+                        &model,
+                        &DetectOptions::default(),
+                        &|stage, fraction| {
+                            let mut s = lock(&status);
+                            s.stage = stage.into();
+                            s.fraction = fraction;
+                            !cancel.load(Ordering::SeqCst)
+                        },
+                    )
+                    .map_err(|e| match e {
+                        DetectError::Cancelled => "cancelled".to_string(),
+                        e => e.to_string(),
                     })
+                })
             });
             let merged = outcome.and_then(|result| {
                 let mut open = lock(&open);
@@ -375,6 +374,7 @@ impl App {
                     &result.findings[..result.findings.len().min(REVIEW_LIMIT)],
                     DetectionRun {
                         device: device.label.clone(),
+                        detector: detector.describe(),
                         seconds: (t.elapsed().as_secs_f64() * 10.0).round() / 10.0,
                         candidates: result.candidates,
                     },

@@ -82,6 +82,9 @@ pub struct Manual {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct DetectionRun {
     pub device: String,
+    /// Which trained detector found them (reviews saved before it was recorded have none).
+    #[serde(default)]
+    pub detector: String,
     pub seconds: f64,
     pub candidates: usize,
 }
@@ -365,6 +368,32 @@ mod tests {
         r.save(dir.path()).unwrap();
         let back = Review::load(dir.path(), "1.2.3", "1.2.3.4").unwrap();
         assert_eq!(back, r);
+    }
+
+    #[test]
+    fn a_review_saved_before_the_detector_was_recorded_still_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = Review::new("1.2.3", "1.2.3.4");
+        let run = DetectionRun {
+            device: "burn flex (CPU)".into(),
+            detector: "built in".into(),
+            seconds: 1.0,
+            candidates: 5,
+        };
+        r.merge_detections(&[finding(-50.0, 9.0, 0.95)], run);
+        r.save(dir.path()).unwrap();
+        let path = Review::path(dir.path(), "1.2.3.4");
+        let mut saved: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(saved["detection"]["detector"], "built in");
+        saved["detection"]
+            .as_object_mut()
+            .unwrap()
+            .remove("detector");
+        std::fs::write(&path, serde_json::to_vec(&saved).unwrap()).unwrap();
+        let back = Review::load(dir.path(), "1.2.3", "1.2.3.4").unwrap();
+        assert_eq!(back.detection.unwrap().detector, "");
+        assert_eq!(back.findings, r.findings);
     }
 
     #[test]
