@@ -115,7 +115,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let model = source
         .load(&device.device)
         .map_err(|e| anyhow::anyhow!(e))?;
-    eprintln!("device: {}; detector: {}", device.label, source.describe());
+    // Named once: the built-in detector's name hashes its weights.
+    let detector = source.describe();
+    eprintln!("device: {}; detector: {detector}", device.label);
     let options = DetectOptions {
         min_confidence: args.min_confidence,
         ..DetectOptions::default()
@@ -169,7 +171,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 series_instance_uid: series.series_instance_uid.clone(),
                 patient_id: study.patient_id.clone(),
                 device: device.label.clone(),
-                detector: source.describe(),
+                detector: detector.clone(),
                 timing_ms: Timing {
                     load: r(load_ms, 0),
                     detect: r(detect_ms, 0),

@@ -127,11 +127,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let model = source
         .load(&device.device)
         .map_err(|e| anyhow::anyhow!(e))?;
-    eprintln!(
-        "evaluating on {}; detector: {}",
-        device.label,
-        source.describe()
-    );
+    let detector = source.describe();
+    eprintln!("evaluating on {}; detector: {detector}", device.label);
     let mut every = DetectOptions {
         min_confidence: 0.0,
         ..DetectOptions::default()
@@ -318,7 +315,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         lidc_report = lidc(path, &device, &model, &every)?;
     }
     if let Some(out) = &args.json {
-        let all = serde_json::json!({ "schema": "hilum.eval/1", "device": device.label, "detector": source.describe(), "phantom_set": args.phantom.record(), "phantoms": rep, "lidc": lidc_report });
+        let all = serde_json::json!({ "schema": "hilum.eval/1", "device": device.label, "detector": detector, "phantom_set": args.phantom.record(), "phantoms": rep, "lidc": lidc_report });
         std::fs::write(out, serde_json::to_string_pretty(&all)? + "\n")?;
     }
     Ok(Outcome::Ok)

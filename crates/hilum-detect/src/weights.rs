@@ -119,46 +119,47 @@ pub fn load(path: &Path, device: &Device) -> Result<Detector, String> {
         .map_err(|e| format!("{}: {e} ({WHERE_WEIGHTS_ARE})", rescorer_file.display()))?;
     let rescorer = Rescorer::from_json(&text)
         .map_err(|e| format!("{}: cannot load the rescorer: {e}", rescorer_file.display()))?;
+    let first = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    assemble(rescorer, first, |name| {
+        load_net(&path.with_file_name(name), device)
+    })
+}
+
+/// The detector compiled into this binary, assembled as [`load`] does.
+pub fn load_built_in(device: &Device) -> Result<Detector, String> {
+    let rescorer = Rescorer::from_json(built_in::RESCORER)
+        .map_err(|e| format!("built-in rescore.json: cannot load the rescorer: {e}"))?;
+    assemble(rescorer, "nodule_net.safetensors", |name| {
+        let (_, bytes) = built_in::NETWORKS
+            .iter()
+            .find(|(built, _)| *built == name)
+            .ok_or_else(|| {
+                format!("built-in rescore.json names {name}, which is not built in (list it in weights.rs)")
+            })?;
+        let store = SafetensorsStore::from_bytes(Some(bytes.to_vec()));
+        net_from(store, device).map_err(|e| format!("built-in {name}: {e}"))
+    })
+}
+
+/// The rescorer with the networks its `members` name (`first` alone when it
+/// names none), each from `net`.
+fn assemble(
+    rescorer: Rescorer,
+    first: &str,
+    net: impl Fn(&str) -> Result<NoduleNet, String>,
+) -> Result<Detector, String> {
     let members = if rescorer.members.is_empty() {
-        vec![load_net(path, device)?]
+        vec![net(first)?]
     } else {
         rescorer
             .members
             .iter()
-            .map(|name| load_net(&path.with_file_name(name), device))
+            .map(|name| net(name))
             .collect::<Result<_, _>>()?
     };
-    Ok(Detector {
-        classifier: Classifier::new(members),
-        rescorer,
-    })
-}
-
-/// The detector compiled into this binary: the rescorer and the networks it
-/// names (the first alone when it names none, as [`load`] does).
-pub fn load_built_in(device: &Device) -> Result<Detector, String> {
-    let rescorer = Rescorer::from_json(built_in::RESCORER)
-        .map_err(|e| format!("built-in rescore.json: cannot load the rescorer: {e}"))?;
-    // A rescorer that names no networks goes with the first, as on disk.
-    let names = match rescorer.members.as_slice() {
-        [] => vec!["nodule_net.safetensors".to_string()],
-        named => named.to_vec(),
-    };
-    let members = names
-        .iter()
-        .map(|name| {
-            let (_, bytes) = built_in::NETWORKS
-                .iter()
-                .find(|(built, _)| built == name)
-                .ok_or_else(|| format!("built-in rescore.json names {name}, which is not built in (list it in weights.rs)"))?;
-            let mut model = NoduleNet::new(device);
-            let mut store = SafetensorsStore::from_bytes(Some(bytes.to_vec()));
-            model
-                .load_from(&mut store)
-                .map_err(|e| format!("built-in {name}: cannot load detector weights: {e}"))?;
-            Ok(model)
-        })
-        .collect::<Result<Vec<_>, String>>()?;
     Ok(Detector {
         classifier: Classifier::new(members),
         rescorer,
@@ -173,11 +174,15 @@ pub fn load_net(path: &Path, device: &Device) -> Result<NoduleNet, String> {
             path.display()
         ));
     }
+    net_from(SafetensorsStore::from_file(path), device)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn net_from(mut store: SafetensorsStore, device: &Device) -> Result<NoduleNet, String> {
     let mut model = NoduleNet::new(device);
-    let mut store = SafetensorsStore::from_file(path);
     model
         .load_from(&mut store)
-        .map_err(|e| format!("{}: cannot load detector weights: {e}", path.display()))?;
+        .map_err(|e| format!("cannot load detector weights: {e}"))?;
     Ok(model)
 }
 
