@@ -67,6 +67,7 @@ pub enum Outcome {
 }
 
 fn main() -> ExitCode {
+    hilum_gpu::quiet_vulkan_without_display();
     // One line per panic: third-party codecs can panic on corrupt files; the
     // panic is contained and reported as that file's error.
     std::panic::set_hook(Box::new(|info| {

@@ -178,3 +178,25 @@ fn detects_on_a_phantom_study_beside_a_broken_file_with_the_built_in_detector() 
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("random.dcm"));
 }
+
+/// On a server (no display, no Wayland runtime folder) the software Vulkan
+/// device is opened without Mesa's device-select layer printing
+/// "error: XDG_RUNTIME_DIR is invalid …" lines among Hilum's own.
+#[test]
+fn stderr_on_a_server_holds_only_hilums_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hilum"))
+        .env("HILUM_DEVICE", "software")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("DISPLAY")
+        .env_remove("NODEVICE_SELECT")
+        .arg("detect")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "nothing to detect in: {stderr}");
+    assert!(stderr.contains("device: wgpu Vulkan"), "{stderr}");
+    assert!(!stderr.contains("XDG_RUNTIME_DIR"), "{stderr}");
+}

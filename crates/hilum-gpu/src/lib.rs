@@ -39,6 +39,37 @@ impl fmt::Debug for ComputeDevice {
     }
 }
 
+/// Switches Mesa's Vulkan device-select layer off in a session without a
+/// display. The layer asks the Wayland compositor which GPU drives the
+/// screen; with no session (a batch on a server, CI) libwayland prints
+/// "error: XDG_RUNTIME_DIR is invalid or not set in the environment." for
+/// every Vulkan instance, which reads like Hilum failing. With no display the
+/// layer has nothing to ask. Call first thing in `main`, before any thread
+/// starts: changing the environment is not safe once other threads read it.
+pub fn quiet_vulkan_without_display() {
+    let var = |k: &str| std::env::var_os(k);
+    if device_select_has_no_display(
+        var("XDG_RUNTIME_DIR").as_deref(),
+        var("WAYLAND_DISPLAY").as_deref(),
+        var("DISPLAY").as_deref(),
+    ) && var("NODEVICE_SELECT").is_none()
+    {
+        std::env::set_var("NODEVICE_SELECT", "1");
+    }
+}
+
+/// Whether the session has neither a usable Wayland runtime folder nor a
+/// display to name.
+fn device_select_has_no_display(
+    runtime_dir: Option<&std::ffi::OsStr>,
+    wayland_display: Option<&std::ffi::OsStr>,
+    display: Option<&std::ffi::OsStr>,
+) -> bool {
+    let set = |v: Option<&std::ffi::OsStr>| v.is_some_and(|v| !v.is_empty());
+    let runtime_dir_usable = runtime_dir.is_some_and(|d| std::path::Path::new(d).is_dir());
+    !runtime_dir_usable && !set(wayland_display) && !set(display)
+}
+
 /// A wgpu adapter as discovered, before any burn device is made from it.
 #[derive(Clone, Debug)]
 pub struct Adapter {
@@ -161,6 +192,30 @@ pub fn choose_from(wanted: &str, found: &[Adapter]) -> Result<ComputeDevice, Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_device_select_layer_is_switched_off_only_without_any_display() {
+        let os = |s: &'static str| Some(std::ffi::OsStr::new(s));
+        let tmp = std::env::temp_dir();
+        let tmp = Some(tmp.as_os_str());
+        assert!(device_select_has_no_display(None, None, None), "a server");
+        assert!(
+            device_select_has_no_display(os("/no/such/folder"), None, os("")),
+            "a runtime folder that is not there, an empty DISPLAY"
+        );
+        assert!(
+            !device_select_has_no_display(tmp, None, None),
+            "a desktop session"
+        );
+        assert!(
+            !device_select_has_no_display(None, None, os(":0")),
+            "X11 without a runtime folder"
+        );
+        assert!(
+            !device_select_has_no_display(None, os("wayland-0"), None),
+            "a Wayland display named"
+        );
+    }
 
     fn lavapipe() -> Adapter {
         Adapter {
