@@ -155,6 +155,35 @@ fn morph(mask: &[bool], dims: [usize; 3], r: usize, grow: bool) -> Vec<bool> {
     cur
 }
 
+/// Dilation (`grow`) or erosion of reach `r` by a rounded window: cube and
+/// cross steps of one voxel in turn, as [`crate::filters::dilate_round`].
+fn morph_round(mask: &[bool], dims: [usize; 3], r: usize, grow: bool) -> Vec<bool> {
+    (0..r).fold(mask.to_vec(), |cur, step| {
+        if step % 2 == 0 {
+            morph(&cur, dims, 1, grow)
+        } else {
+            (0..cur.len())
+                .map(|i| {
+                    let mut around = neighbours(i, dims).map(|n| cur[n]);
+                    if grow {
+                        cur[i] || around.any(|v| v)
+                    } else {
+                        cur[i] && around.all(|v| v)
+                    }
+                })
+                .collect()
+        }
+    })
+}
+
+/// Closing of `mask` by a cube of half-width `r` and by the rounded window
+/// of [`morph_round`], united (see `crate::filters::close_cube_and_round`).
+fn close_cube_and_round(mask: &[bool], dims: [usize; 3], r: usize) -> Vec<bool> {
+    let cube = morph(&morph(mask, dims, r, true), dims, r, false);
+    let round = morph_round(&morph_round(mask, dims, r, true), dims, r, false);
+    cube.iter().zip(&round).map(|(a, b)| *a || *b).collect()
+}
+
 /// Radius (mm) of the erosion that leaves each lung a core and the airways
 /// none (no 21 mm cube of air fits in a trachea at most about 25 mm across).
 const CORE_EROSION_MM: f64 = 9.0;
@@ -355,13 +384,13 @@ pub fn lung_mask(iso: &Tensor<3>, voxel_mm: f64, factor: usize) -> LungMask {
     let cell_ml = cell_mm.powi(3) / 1000.0;
     let lungs = lungs_without_airways(&inside_air, dims, cell_mm, cell_ml);
 
-    // Each lung closed on its own (~12 mm) takes in its nodules on the pleura
-    // and the vessels of its hilum without bridging the mediastinum between
-    // the two; then fill holes left inside.
+    // Each lung closed on its own (~12 mm) takes in its nodules on the pleura,
+    // those in its corners too, and the vessels of its hilum without
+    // bridging the mediastinum between the two; then fill holes left inside.
     let r = ((12.0 / cell_mm).round() as usize).max(1);
     let mut owner = vec![0u8; inside_air.len()];
     for (k, lung) in lungs.iter().enumerate() {
-        let closed = morph(&morph(lung, dims, r, true), dims, r, false);
+        let closed = close_cube_and_round(lung, dims, r);
         for (i, o) in owner.iter_mut().enumerate() {
             if lung[i] || (closed[i] && *o == 0) {
                 *o = k as u8 + 1;

@@ -3,7 +3,7 @@
 //! backend and against phantom truth.
 
 use burn::tensor::{Tensor, TensorData};
-use hilum_detect::filters::{blob_response, gaussian, max_pool3d};
+use hilum_detect::filters::{blob_response, dilate_round, gaussian, max_pool3d};
 use hilum_detect::{
     detect, find_candidates, lung_mask, to_iso, DetectOptions, ISO_MM, MASK_FACTOR,
 };
@@ -282,6 +282,11 @@ fn the_hand_written_filter_kernels_match_burns_on_software_vulkan() {
             }
             assert!(max_axis(&on(&gpu), 1, window).is_some());
         }
+        // The rounded window's cross steps: single-axis passes.
+        let on = |device| tensor(dims, i + 99, device);
+        let fast: Vec<f32> = dilate_round(on(&gpu), 3).into_data().try_to_vec().unwrap();
+        let reference: Vec<f32> = dilate_round(on(&cpu), 3).into_data().try_to_vec().unwrap();
+        assert_eq!(fast, reference, "{dims:?} rounded window");
     }
     // Resampling: finer and coarser steps, a start between voxels, positions
     // clamped at the far end; the kernel's output against burn's gathers.
