@@ -242,10 +242,12 @@ pub fn dilate_round(v: Tensor<3>, radius: usize) -> Tensor<3> {
 }
 
 /// Closing (dilation, then erosion) of a 0/1 volume by a cube of half-width
-/// `radius` and by [`dilate_round`]'s window, united. The cube fills the
-/// crevices where a nodule meets the wall; the rounded window fills a
-/// corner of the lungs' air that a cube's corner fits into, and so keeps a
-/// nodule that sits in that corner.
+/// `radius` and by [`dilate_round`]'s window, united: what either calls air
+/// is air. The rounded window's closing also takes in the corners and edges
+/// of tissue that juts into the air, which a cube fits into and the rounded
+/// window does not, so more of a small nodule against the wall counts as
+/// air's side; the cube's fills the crevices where a large nodule meets the
+/// wall, which keeps it as tissue that air surrounds.
 pub fn close_cube_and_round(v: Tensor<3>, radius: usize) -> Tensor<3> {
     let k = 2 * radius + 1;
     let cube = max_pool3d(max_pool3d(v.clone(), k).neg(), k).neg();

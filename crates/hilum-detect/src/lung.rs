@@ -384,8 +384,9 @@ pub fn lung_mask(iso: &Tensor<3>, voxel_mm: f64, factor: usize) -> LungMask {
     let cell_ml = cell_mm.powi(3) / 1000.0;
     let lungs = lungs_without_airways(&inside_air, dims, cell_mm, cell_ml);
 
-    // Each lung closed on its own (~12 mm) takes in its nodules on the pleura,
-    // those in its corners too, and the vessels of its hilum without
+    // Each lung closed on its own (~12 mm; a cube's closing and a rounded
+    // window's united, which takes in more of a small nodule against the
+    // wall) takes in its nodules on the pleura and the vessels of its hilum without
     // bridging the mediastinum between the two; then fill holes left inside.
     let r = ((12.0 / cell_mm).round() as usize).max(1);
     let mut owner = vec![0u8; inside_air.len()];
@@ -447,6 +448,38 @@ mod tests {
         assert!(mask.near_iso([4.0, 9.0, 6.0], 1), "one mask voxel away");
         assert!(!mask.near_iso([3.0, 7.0, 7.0], 1), "two mask voxels away");
         assert!(!mask.near_iso([-40.0, 7.0, 7.0], 1), "off the grid");
+    }
+
+    #[test]
+    fn the_closing_rounds_off_the_corners_of_tissue_that_juts_into_the_lung() {
+        // A box lung of 24³ mask voxels, 6 of wall beyond it; from its far
+        // wall along x, a block of tissue 9 voxels a side (as wide as the
+        // cube's window) juts into it.
+        let n = 36;
+        let dims = [n; 3];
+        let at = |z: usize, y: usize, x: usize| (z * n + y) * n + x;
+        let block = 14..23;
+        let mut lung = vec![false; n * n * n];
+        for z in 6..30 {
+            for y in 6..30 {
+                for x in 6..30 {
+                    let jutting = block.contains(&z) && block.contains(&y) && x >= 21;
+                    lung[at(z, y, x)] = !jutting;
+                }
+            }
+        }
+        let cube = morph(&morph(&lung, dims, 4, true), dims, 4, false);
+        let closed = close_cube_and_round(&lung, dims, 4);
+        for (what, z, y, x) in [
+            ("the block's outer corner", 14, 14, 21),
+            ("the block's outer edge", 18, 14, 21),
+        ] {
+            assert!(!cube[at(z, y, x)], "a cube fits {what}");
+            assert!(closed[at(z, y, x)], "{what} is rounded off");
+        }
+        assert!(!closed[at(18, 18, 21)], "the middle of the block's face");
+        assert!(!closed[at(18, 18, 26)], "the block's core");
+        assert!(!closed[at(18, 18, 31)], "the wall");
     }
 
     /// Two box lungs (1.5 mm iso voxels, 3 mm mask voxels) 15 mm apart below
