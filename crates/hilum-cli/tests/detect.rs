@@ -183,7 +183,7 @@ fn detects_on_a_phantom_study_beside_a_broken_file_with_the_built_in_detector() 
 /// device is opened without Mesa's device-select layer printing
 /// "error: XDG_RUNTIME_DIR is invalid …" lines among Hilum's own.
 #[test]
-fn stderr_on_a_server_holds_only_hilums_lines() {
+fn a_server_without_a_display_gets_no_xdg_runtime_dir_errors() {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_hilum"))
         .env("HILUM_DEVICE", "software")

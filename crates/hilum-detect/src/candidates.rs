@@ -42,10 +42,10 @@ const INPAINT_SIGMA: f64 = 2.0;
 /// ([`close_cube_and_round`]): with the cube's alone, some small nodules
 /// against the wall were flattened with it (seed 8633's 5.1 mm calcified
 /// nodule on the mediastinal pleura, 2.5 mm slices: candidate 348th; 8th with
-/// both). On tuning seeds 9000–9019 at 2.5 mm, 201
-/// rather than 200 of 206 nodules ≥ 4 mm have one of the 400 candidates and
-/// 197 rather than 195 rank among the first 200; at 1.5 mm 200 rather than
-/// 199 of 211 rank among the first 50; none ranks more than 12 places lower.
+/// both). On tuning seeds 9000–9019 at 2.5 mm, 201 rather than 200 of 206
+/// nodules ≥ 4 mm have one of the 400 candidates and 197 rather than 195 rank
+/// among the first 200; at 1.5 mm 200 rather than 199 of 211 rank among the
+/// first 50; none ranks more than 12 places lower.
 const WALL_CLOSING: usize = 4;
 
 /// Window (voxels of the coarsest level, 6 mm: 30 mm) of the closing that

@@ -386,8 +386,9 @@ pub fn lung_mask(iso: &Tensor<3>, voxel_mm: f64, factor: usize) -> LungMask {
 
     // Each lung closed on its own (~12 mm; a cube's closing and a rounded
     // window's united, which takes in more of a small nodule against the
-    // wall) takes in its nodules on the pleura and the vessels of its hilum without
-    // bridging the mediastinum between the two; then fill holes left inside.
+    // wall) takes in its nodules on the pleura and the vessels of its hilum
+    // without bridging the mediastinum between the two; then fill holes left
+    // inside.
     let r = ((12.0 / cell_mm).round() as usize).max(1);
     let mut owner = vec![0u8; inside_air.len()];
     for (k, lung) in lungs.iter().enumerate() {
