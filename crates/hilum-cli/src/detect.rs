@@ -106,17 +106,24 @@ pub fn nodule_reports(result: &DetectResult) -> Vec<NoduleReport> {
         .collect()
 }
 
-pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let progress = Progress::new("indexing");
-    let index = index_path(&args.path, &|d, t| progress.update(d, t));
-    let mut errors = index.errors.clone();
+/// The compute device, the detector `HILUM_MODEL` names (the built-in one
+/// unless set) loaded on it, and that detector's name for every output. Named
+/// once: the built-in detector's name hashes its weights.
+pub(crate) fn device_and_detector(
+) -> anyhow::Result<(hilum_gpu::ComputeDevice, weights::Detector, String)> {
     let device = hilum_gpu::choose().map_err(|e| anyhow::anyhow!(e))?;
     let source = weights::Source::from_env();
     let model = source
         .load(&device.device)
         .map_err(|e| anyhow::anyhow!(e))?;
-    // Named once: the built-in detector's name hashes its weights.
-    let detector = source.describe();
+    Ok((device, model, source.describe()))
+}
+
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let progress = Progress::new("indexing");
+    let index = index_path(&args.path, &|d, t| progress.update(d, t));
+    let mut errors = index.errors.clone();
+    let (device, model, detector) = device_and_detector()?;
     eprintln!("device: {}; detector: {detector}", device.label);
     let options = DetectOptions {
         min_confidence: args.min_confidence,

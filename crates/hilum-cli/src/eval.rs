@@ -3,7 +3,7 @@
 
 use crate::Outcome;
 use hilum_core::NoduleKind;
-use hilum_detect::{detect, weights, DetectOptions, DetectResult};
+use hilum_detect::{detect, DetectOptions, DetectResult};
 use hilum_eval::lidc::{luna_truth, parse_reader_marks};
 use hilum_eval::{froc, Detection, ScanTruth, TruthNodule};
 use hilum_phantom::generate;
@@ -122,12 +122,7 @@ fn detections(r: &DetectResult) -> Vec<Detection> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let device = hilum_gpu::choose().map_err(|e| anyhow::anyhow!(e))?;
-    let source = weights::Source::from_env();
-    let model = source
-        .load(&device.device)
-        .map_err(|e| anyhow::anyhow!(e))?;
-    let detector = source.describe();
+    let (device, model, detector) = crate::detect::device_and_detector()?;
     eprintln!("evaluating on {}; detector: {detector}", device.label);
     let mut every = DetectOptions {
         min_confidence: 0.0,
