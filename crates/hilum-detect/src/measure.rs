@@ -829,6 +829,8 @@ enum Measured {
     Fat,
 }
 
+/// The measurement from `centre`, with the fat beside the region's dense core
+/// kept or trimmed off as `fat` says.
 fn measure_at(
     v: &Volume,
     centre: [f64; 3],
