@@ -5,7 +5,7 @@ use crate::Outcome;
 use hilum_core::NoduleKind;
 use hilum_detect::{detect, DetectOptions, DetectResult};
 use hilum_eval::lidc::{luna_truth, parse_reader_marks};
-use hilum_eval::{froc, Detection, ScanTruth, TruthNodule};
+use hilum_eval::{best_hits, froc, Detection, ScanTruth, TruthNodule};
 use hilum_phantom::generate;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -74,6 +74,40 @@ struct NoduleOutcome {
     confidence: Option<f64>,
     /// That finding's classifier logit (before rescoring).
     cnn_logit: Option<f64>,
+    /// Why the nodule is not among those found at 4 FP/scan; none: found.
+    missed_at_4fp: Option<Miss>,
+}
+
+/// Why a nodule is missed at an operating point: the stage that lost it.
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+enum Miss {
+    /// No candidate within its radius (and no finding on it).
+    NoCandidate,
+    /// A candidate within its radius, but no finding centred on it: the
+    /// measurement moved or refused it, or suppression took it.
+    NoFinding,
+    /// A finding on it below the operating point's confidence cut.
+    BelowCut,
+}
+
+impl Miss {
+    fn of(has_candidate: bool, best_hit: Option<f64>, cut: f64, any_found: bool) -> Option<Self> {
+        match best_hit {
+            Some(c) if any_found && c >= cut => None,
+            Some(_) => Some(Self::BelowCut),
+            None if has_candidate => Some(Self::NoFinding),
+            None => Some(Self::NoCandidate),
+        }
+    }
+
+    fn says(self) -> &'static str {
+        match self {
+            Self::NoCandidate => "no candidate",
+            Self::NoFinding => "no finding",
+            Self::BelowCut => "below the cut",
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -186,6 +220,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                     .min_by(f64::total_cmp),
                 confidence: hit.map(|f| f.confidence),
                 cnn_logit: hit.map(|f| f.cnn_logit),
+                missed_at_4fp: None,
             });
             if let Some(f) = hit {
                 rep.measured.push(MeasuredNodule {
@@ -243,6 +278,15 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         .iter()
         .find(|(r, _)| *r == 4.0)
         .map_or(0.0, |x| x.1);
+    let cut_4fp = f
+        .confidence_at
+        .iter()
+        .find(|(r, _)| *r == 4.0)
+        .map_or(1.0, |x| x.1);
+    for (n, best) in rep.nodules.iter_mut().zip(best_hits(&scans)) {
+        let any_found = rep.sensitivity_at_4fp > 0.0;
+        n.missed_at_4fp = Miss::of(n.candidate_rank.is_some(), best, cut_4fp, any_found);
+    }
     rep.froc = Some(f);
     rep.candidate_recall_4mm = recalled as f64 / rep.nodules_4mm.max(1) as f64;
     rep.candidates_per_scan = candidates as f64 / rep.scans.max(1) as f64;
@@ -305,6 +349,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         rep.seconds_per_scan
     );
 
+    print_misses(&rep.nodules, cut_4fp);
+
     let mut lidc_report = serde_json::Value::Null;
     if let Some(path) = &args.lidc {
         lidc_report = lidc(path, &device, &model, &every)?;
@@ -314,6 +360,44 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         std::fs::write(out, serde_json::to_string_pretty(&all)? + "\n")?;
     }
     Ok(Outcome::Ok)
+}
+
+/// The nodules missed at 4 FP/scan, by the stage that lost them, and each
+/// with what the detector made of it.
+fn print_misses(nodules: &[NoduleOutcome], cut: f64) {
+    let missed: Vec<(&NoduleOutcome, Miss)> = nodules
+        .iter()
+        .filter_map(|n| n.missed_at_4fp.map(|m| (n, m)))
+        .collect();
+    let count = |m: Miss| missed.iter().filter(|x| x.1 == m).count();
+    println!(
+        "missed at 4 FP/scan (confidence cut {cut:.3}): {} of {}: {} with no candidate within their radius, {} with a candidate but no finding on them, {} found below the cut",
+        missed.len(),
+        nodules.len(),
+        count(Miss::NoCandidate),
+        count(Miss::NoFinding),
+        count(Miss::BelowCut)
+    );
+    if missed.is_empty() {
+        return;
+    }
+    println!("| seed | diameter mm | kind | on | missed | candidate rank | nearest candidate mm | confidence | CNN logit |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let or_dash = |v: Option<String>| v.unwrap_or_else(|| "–".into());
+    for (n, m) in missed {
+        println!(
+            "| {} | {:.1} | {} | {} | {} | {} | {} | {} | {} |",
+            n.seed,
+            n.diameter_mm,
+            n.kind,
+            n.attached.unwrap_or("–"),
+            m.says(),
+            or_dash(n.candidate_rank.map(|r| r.to_string())),
+            or_dash(n.nearest_candidate_mm.map(|d| format!("{d:.1}"))),
+            or_dash(n.confidence.map(|c| format!("{c:.3}"))),
+            or_dash(n.cnn_logit.map(|l| format!("{l:.2}"))),
+        );
+    }
 }
 
 fn lidc(
@@ -392,4 +476,27 @@ fn lidc(
     Ok(
         serde_json::json!({ "froc": f, "nodules": per_nodule, "candidates": result.candidates, "times": result.times }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Miss;
+
+    #[test]
+    fn a_miss_names_the_stage_that_lost_the_nodule() {
+        assert_eq!(Miss::of(true, Some(0.3), 0.2, true), None);
+        assert_eq!(
+            Miss::of(false, Some(0.2), 0.2, true),
+            None,
+            "a finding at the cut counts"
+        );
+        assert_eq!(Miss::of(true, Some(0.1), 0.2, true), Some(Miss::BelowCut));
+        assert_eq!(
+            Miss::of(true, Some(0.9), 1.0, false),
+            Some(Miss::BelowCut),
+            "nothing kept"
+        );
+        assert_eq!(Miss::of(true, None, 0.2, true), Some(Miss::NoFinding));
+        assert_eq!(Miss::of(false, None, 0.2, true), Some(Miss::NoCandidate));
+    }
 }

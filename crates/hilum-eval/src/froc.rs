@@ -159,6 +159,25 @@ pub fn froc(scans: &[ScanTruth]) -> Froc {
     }
 }
 
+/// The most confident hit on each counted nodule, numbered over `scans` in
+/// order as [`froc`] numbers them; `None` where no detection hits it. A
+/// nodule counts as found at an operating point whose sensitivity is above 0
+/// when this is at least the point's confidence cut.
+pub fn best_hits(scans: &[ScanTruth]) -> Vec<Option<f64>> {
+    let mut best = Vec::new();
+    for scan in scans {
+        let first = best.len();
+        best.resize(first + scan.nodules.len(), None);
+        for d in &scan.detections {
+            if let Outcome::Hit(i) = classify(scan, d, first) {
+                let b: &mut Option<f64> = &mut best[i];
+                *b = Some(b.map_or(d.confidence, |c| c.max(d.confidence)));
+            }
+        }
+    }
+    best
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,6 +225,43 @@ mod tests {
         assert_eq!(f.sensitivity_at[0], (0.125, 0.5));
         assert_eq!(f.max_sensitivity, 0.5);
         assert!((f.cpm - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn best_hits_at_the_cut_are_the_nodules_the_froc_counts() {
+        let scans = [
+            ScanTruth {
+                nodules: vec![nodule(0.0, 10.0), nodule(100.0, 4.0), nodule(6.0, 6.0)],
+                ignored: vec![nodule(200.0, 2.0)],
+                detections: vec![
+                    det(0.5, 0.4),    // on the first nodule, and within the third's radius:
+                    det(5.0, 0.9),    // nearer the third (1 mm) than the first (5 mm)
+                    det(300.0, 0.8),  // false positive
+                    det(200.5, 0.95), // ignored
+                    det(103.0, 0.7),  // outside the 4 mm nodule: false positive
+                ],
+            },
+            ScanTruth {
+                nodules: vec![nodule(0.0, 8.0)],
+                ignored: vec![],
+                detections: vec![det(40.0, 0.6), det(0.0, 0.3), det(1.0, 0.2)],
+            },
+        ];
+        let best = best_hits(&scans);
+        assert_eq!(best, [Some(0.4), None, Some(0.9), Some(0.3)]);
+        let f = froc(&scans);
+        for (rate, cut) in &f.confidence_at {
+            let sensitivity = f.sensitivity_at.iter().find(|(r, _)| r == rate).unwrap().1;
+            let found = best
+                .iter()
+                .filter(|b| sensitivity > 0.0 && b.is_some_and(|c| c >= *cut))
+                .count();
+            assert_eq!(
+                found as f64 / 4.0,
+                sensitivity,
+                "at {rate} FP/scan, cut {cut}"
+            );
+        }
     }
 
     #[test]

@@ -4,4 +4,6 @@
 pub mod froc;
 pub mod lidc;
 
-pub use froc::{classify, froc, Detection, Froc, Outcome, ScanTruth, TruthNodule, FP_RATES};
+pub use froc::{
+    best_hits, classify, froc, Detection, Froc, Outcome, ScanTruth, TruthNodule, FP_RATES,
+};

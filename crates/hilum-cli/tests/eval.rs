@@ -1,0 +1,72 @@
+//! `hilum eval` on two small phantoms: the FROC table, then the nodules missed
+//! at 4 FP/scan, as many as the FROC leaves out, each with the stage that
+//! lost it; the same in the JSON report.
+
+use serde_json::Value;
+use std::process::Command;
+
+#[test]
+fn eval_lists_the_nodules_it_misses_at_4_fp_per_scan_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("eval.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_hilum"))
+        .env("HILUM_DEVICE", "cpu")
+        .env_remove("HILUM_MODEL")
+        .args(["eval", "--phantoms", "2", "--first-seed", "9000"])
+        .args([
+            "--size",
+            "128x128x96",
+            "--slice-mm",
+            "2.5",
+            "--nodules",
+            "6",
+        ])
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let phantoms = &report["phantoms"];
+    let total = phantoms["nodules_4mm"].as_u64().unwrap() as usize;
+    let found = (phantoms["sensitivity_at_4fp"].as_f64().unwrap() * total as f64).round() as usize;
+    let nodules = phantoms["nodules"].as_array().unwrap();
+    assert_eq!(nodules.len(), total);
+    let missed: Vec<&str> = nodules
+        .iter()
+        .filter_map(|n| n["missed_at_4fp"].as_str())
+        .collect();
+    assert_eq!(missed.len(), total - found, "{stdout}");
+    assert!(missed
+        .iter()
+        .all(|m| ["no-candidate", "no-finding", "below-cut"].contains(m)));
+    // A nodule without a candidate and without a finding is lost before scoring.
+    for n in nodules {
+        if n["candidate_rank"].is_null() && n["confidence"].is_null() {
+            assert_eq!(n["missed_at_4fp"], "no-candidate", "{n}");
+        }
+    }
+    let summary = stdout
+        .lines()
+        .find(|l| l.starts_with("missed at 4 FP/scan (confidence cut "))
+        .unwrap_or_else(|| panic!("no summary of the misses in\n{stdout}"));
+    assert!(
+        summary.contains(&format!(": {} of {total}: ", total - found)),
+        "{summary}"
+    );
+    // One table row for each miss.
+    let rows = stdout
+        .lines()
+        .filter(|l| {
+            ["| no candidate |", "| no finding |", "| below the cut |"]
+                .iter()
+                .any(|m| l.contains(m))
+        })
+        .count();
+    assert_eq!(rows, missed.len(), "{stdout}");
+}
