@@ -273,18 +273,13 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     rep.scans = scans.len();
     rep.nodules_4mm = scans.iter().map(|s| s.nodules.len()).sum();
     let f = froc(&scans);
-    rep.sensitivity_at_4fp = f
-        .sensitivity_at
-        .iter()
-        .find(|(r, _)| *r == 4.0)
-        .map_or(0.0, |x| x.1);
-    let cut_4fp = f
-        .confidence_at
-        .iter()
-        .find(|(r, _)| *r == 4.0)
-        .map_or(1.0, |x| x.1);
+    let at_4fp = |points: &[(f64, f64)], none: f64| {
+        points.iter().find(|(r, _)| *r == 4.0).map_or(none, |x| x.1)
+    };
+    rep.sensitivity_at_4fp = at_4fp(&f.sensitivity_at, 0.0);
+    let cut_4fp = at_4fp(&f.confidence_at, 1.0);
+    let any_found = rep.sensitivity_at_4fp > 0.0;
     for (n, best) in rep.nodules.iter_mut().zip(best_hits(&scans)) {
-        let any_found = rep.sensitivity_at_4fp > 0.0;
         n.missed_at_4fp = Miss::of(n.candidate_rank.is_some(), best, cut_4fp, any_found);
     }
     rep.froc = Some(f);

@@ -234,8 +234,8 @@ mod tests {
                 nodules: vec![nodule(0.0, 10.0), nodule(100.0, 4.0), nodule(6.0, 6.0)],
                 ignored: vec![nodule(200.0, 2.0)],
                 detections: vec![
-                    det(0.5, 0.4),    // on the first nodule, and within the third's radius:
-                    det(5.0, 0.9),    // nearer the third (1 mm) than the first (5 mm)
+                    det(0.5, 0.4),    // on the first nodule
+                    det(5.0, 0.9),    // within both radii, nearer the third (1 mm): the third's
                     det(300.0, 0.8),  // false positive
                     det(200.5, 0.95), // ignored
                     det(103.0, 0.7),  // outside the 4 mm nodule: false positive
