@@ -3,7 +3,7 @@
 
 use crate::Outcome;
 use hilum_core::NoduleKind;
-use hilum_detect::{detect, DetectOptions, DetectResult};
+use hilum_detect::{detect, DetectOptions, DetectResult, Fate};
 use hilum_eval::lidc::{luna_truth, parse_reader_marks};
 use hilum_eval::{best_hits, froc, Detection, ScanTruth, TruthNodule};
 use hilum_phantom::generate;
@@ -76,6 +76,27 @@ struct NoduleOutcome {
     cnn_logit: Option<f64>,
     /// Why the nodule is not among those found at 4 FP/scan; none: found.
     missed_at_4fp: Option<Miss>,
+    /// What became of the candidate within its radius that the classifier was
+    /// surest of (none without one).
+    candidate_fate: Option<Fate>,
+    /// That candidate's classifier probability.
+    candidate_probability: Option<f64>,
+    /// Where that candidate's measured nodule is centred, mm from the nodule's centre.
+    candidate_measured_off_mm: Option<f64>,
+}
+
+/// What became of a nodule's candidate, in words for the table of misses.
+fn fate_says(fate: Fate, probability: f64, measured_off_mm: Option<f64>) -> String {
+    let off = measured_off_mm.map_or(String::new(), |d| format!(", measured {d:.1} mm off"));
+    let what = match fate {
+        Fate::NotMeasured => "not measured".into(),
+        Fate::NothingMeasured => "measured as nothing in the lungs".into(),
+        Fate::Suppressed => format!("suppressed by a surer candidate{off}"),
+        Fate::BelowMinimum => format!("below the minimum confidence{off}"),
+        Fate::PartOfLarger => format!("taken into a larger finding{off}"),
+        Fate::Finding => format!("a finding{off}"),
+    };
+    format!("{what} (classifier {probability:.3})")
 }
 
 /// Why a nodule is missed at an operating point: the stage that lost it.
@@ -193,10 +214,14 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             }
             truth.nodules.push(t);
             let r = n.diameter_mm / 2.0;
-            let candidate_rank = result
-                .candidate_centres
+            let within =
+                |c: &&hilum_detect::CandidateOutcome| dist(c.centre_lps_mm, n.center_lps_mm) <= r;
+            let candidate_rank = result.candidate_outcomes.iter().position(|c| within(&c));
+            let surest = result
+                .candidate_outcomes
                 .iter()
-                .position(|c| dist(*c, n.center_lps_mm) <= r);
+                .filter(within)
+                .max_by(|a, b| a.probability.total_cmp(&b.probability));
             if candidate_rank.is_some() {
                 recalled += 1;
             }
@@ -214,13 +239,18 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 attached: n.attached,
                 candidate_rank,
                 nearest_candidate_mm: result
-                    .candidate_centres
+                    .candidate_outcomes
                     .iter()
-                    .map(|c| dist(*c, n.center_lps_mm))
+                    .map(|c| dist(c.centre_lps_mm, n.center_lps_mm))
                     .min_by(f64::total_cmp),
                 confidence: hit.map(|f| f.confidence),
                 cnn_logit: hit.map(|f| f.cnn_logit),
                 missed_at_4fp: None,
+                candidate_fate: surest.map(|c| c.fate),
+                candidate_probability: surest.map(|c| c.probability),
+                candidate_measured_off_mm: surest
+                    .and_then(|c| c.measured_lps_mm)
+                    .map(|m| dist(m, n.center_lps_mm)),
             });
             if let Some(f) = hit {
                 rep.measured.push(MeasuredNodule {
@@ -376,12 +406,12 @@ fn print_misses(nodules: &[NoduleOutcome], cut: f64) {
     if missed.is_empty() {
         return;
     }
-    println!("| seed | diameter mm | kind | on | missed | candidate rank | nearest candidate mm | confidence | CNN logit |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("| seed | diameter mm | kind | on | missed | candidate rank | nearest candidate mm | confidence | CNN logit | the surest candidate on it |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     let or_dash = |v: Option<String>| v.unwrap_or_else(|| "–".into());
     for (n, m) in missed {
         println!(
-            "| {} | {:.1} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {:.1} | {} | {} | {} | {} | {} | {} | {} | {} |",
             n.seed,
             n.diameter_mm,
             n.kind,
@@ -391,6 +421,11 @@ fn print_misses(nodules: &[NoduleOutcome], cut: f64) {
             or_dash(n.nearest_candidate_mm.map(|d| format!("{d:.1}"))),
             or_dash(n.confidence.map(|c| format!("{c:.3}"))),
             or_dash(n.cnn_logit.map(|l| format!("{l:.2}"))),
+            or_dash(
+                n.candidate_fate
+                    .zip(n.candidate_probability)
+                    .map(|(f, p)| fate_says(f, p, n.candidate_measured_off_mm))
+            ),
         );
     }
 }

@@ -1,6 +1,6 @@
 //! `hilum eval` on two small phantoms: the FROC table, then the nodules missed
 //! at 4 FP/scan, as many as the FROC leaves out, each with the stage that
-//! lost it; the same in the JSON report.
+//! lost it and what became of its surest candidate; the same in the JSON report.
 
 use serde_json::Value;
 use std::process::Command;
@@ -51,6 +51,35 @@ fn eval_lists_the_nodules_it_misses_at_4_fp_per_scan_and_why() {
             assert_eq!(n["missed_at_4fp"], "no-candidate", "{n}");
         }
     }
+    // What became of each nodule's surest candidate agrees with the findings:
+    // every candidate is measured (eval asks for every finding), and one that
+    // became a finding centred within the nodule's radius is a finding on it.
+    let fates = [
+        "nothing-measured",
+        "suppressed",
+        "part-of-larger",
+        "finding",
+    ];
+    let mut with_fate = 0;
+    for n in nodules {
+        assert_eq!(
+            n["candidate_rank"].is_null(),
+            n["candidate_fate"].is_null(),
+            "{n}"
+        );
+        let Some(fate) = n["candidate_fate"].as_str() else {
+            continue;
+        };
+        with_fate += 1;
+        assert!(fates.contains(&fate), "{n}");
+        let off = n["candidate_measured_off_mm"].as_f64();
+        assert_eq!(off.is_none(), fate == "nothing-measured", "{n}");
+        let radius = n["diameter_mm"].as_f64().unwrap() / 2.0;
+        if fate == "finding" && off.is_some_and(|d| d <= radius) {
+            assert!(!n["confidence"].is_null(), "{n}");
+        }
+    }
+    assert!(with_fate > 0, "no nodule had a candidate: {stdout}");
     let summary = stdout
         .lines()
         .find(|l| l.starts_with("missed at 4 FP/scan (confidence cut "))

@@ -38,8 +38,8 @@ pub use candidates::{find_candidates, Candidate};
 pub use iso::{to_iso, IsoVolume};
 pub use lung::{lung_mask, LungMask};
 pub use pipeline::{
-    check_series, detect, detect_observed, DetectError, DetectOptions, DetectResult, Finding,
-    Observer, StageTimes, MEASURE_FLOOR,
+    check_series, detect, detect_observed, CandidateOutcome, DetectError, DetectOptions,
+    DetectResult, Fate, Finding, Observer, StageTimes, MEASURE_FLOOR,
 };
 pub use weights::Detector;
 

@@ -61,13 +61,43 @@ pub struct StageTimes {
     pub measure_ms: f64,
 }
 
+/// What became of a candidate: where the pipeline let it go, or kept it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fate {
+    /// Below the classifier probability from which candidates are measured.
+    NotMeasured,
+    /// Measured as nothing nodule-like, or as something centred outside the lungs.
+    NothingMeasured,
+    /// Within the reach of a more confident measured candidate (suppression).
+    Suppressed,
+    /// Its finding's confidence is below the minimum asked for.
+    BelowMinimum,
+    /// Its finding lies in or at the edge of a larger finding, which took it in.
+    PartOfLarger,
+    /// A finding of its own.
+    Finding,
+}
+
+/// A candidate and what became of it, for seeing where a nodule is lost.
+#[derive(Clone, Debug)]
+pub struct CandidateOutcome {
+    pub centre_lps_mm: [f64; 3],
+    /// The classifier's probability for its patch.
+    pub probability: f64,
+    /// Where the nodule measured from it is centred, when one was.
+    pub measured_lps_mm: Option<[f64; 3]>,
+    pub fate: Fate,
+}
+
 #[derive(Clone, Debug)]
 pub struct DetectResult {
     /// Most confident first.
     pub findings: Vec<Finding>,
     pub candidates: usize,
-    /// Every candidate's centre (for measuring the candidate stage's recall).
-    pub candidate_centres: Vec<[f64; 3]>,
+    /// Every candidate, strongest blob first (for measuring the candidate
+    /// stage's recall and seeing where a nodule was lost).
+    pub candidate_outcomes: Vec<CandidateOutcome>,
     pub lung_volume_ml: f64,
     pub lung_rads: LungRads,
     pub times: StageTimes,
@@ -211,34 +241,61 @@ pub fn detect_observed(
     let measured = measured_then_suppressed(&candidates, &confidence, measure_floor, |c| {
         measured_in_lung(volume, &mask, &iso.affine, c, enhanced)
     });
-    let findings: Vec<Finding> = measured
+    let mut outcomes: Vec<CandidateOutcome> = candidates
+        .iter()
+        .zip(&confidence)
+        .map(|(c, &p)| CandidateOutcome {
+            centre_lps_mm: c.lps_mm,
+            probability: p,
+            measured_lps_mm: None,
+            fate: if p >= measure_floor {
+                Fate::NothingMeasured
+            } else {
+                Fate::NotMeasured
+            },
+        })
+        .collect();
+    let findings: Vec<(usize, Finding)> = measured
         .into_iter()
-        .filter_map(|(i, (m, centroid))| {
-            let c = &candidates[i];
-            let cnn_logit = f64::from(logits[i]);
-            let rescored = detector
-                .rescorer
-                .confidence(&features(cnn_logit, c.blob_score, &m));
-            if rescored < options.min_confidence {
-                return None;
-            }
+        .filter_map(|(i, (m, centroid), kept)| {
             // The nodule's centroid, not the blob filter's peak: a candidate on a
             // large nodule's edge then marks the same place as one at its centre.
             let centre = volume.affine.voxel_to_lps(centroid);
+            let c = &candidates[i];
+            let cnn_logit = f64::from(logits[i]);
+            let rescored = kept.then(|| {
+                detector
+                    .rescorer
+                    .confidence(&features(cnn_logit, c.blob_score, &m))
+            });
+            outcomes[i].measured_lps_mm = Some(centre);
+            outcomes[i].fate = match rescored {
+                None => Fate::Suppressed,
+                Some(r) if r < options.min_confidence => Fate::BelowMinimum,
+                Some(_) => Fate::Finding,
+            };
+            let rescored = rescored.filter(|&r| r >= options.min_confidence)?;
             let right = centre[0] < sides.midline_x;
             let extent = if right { sides.right } else { sides.left };
-            Some(Finding {
-                center_lps_mm: centre,
-                lobe: extent.map(|e| lobe_at(right, &e, centre)),
-                confidence: rescored,
-                cnn_logit,
-                candidate: c.clone(),
-                lung_rads: categorize(m.kind, m.mean_diameter_mm, m.solid_diameter_mm),
-                measurement: m,
-            })
+            Some((
+                i,
+                Finding {
+                    center_lps_mm: centre,
+                    lobe: extent.map(|e| lobe_at(right, &e, centre)),
+                    confidence: rescored,
+                    cnn_logit,
+                    candidate: c.clone(),
+                    lung_rads: categorize(m.kind, m.mean_diameter_mm, m.solid_diameter_mm),
+                    measurement: m,
+                },
+            ))
         })
         .collect();
-    let mut findings = absorb_parts(findings);
+    let (kept, taken_in) = absorb_parts(findings);
+    for i in taken_in {
+        outcomes[i].fate = Fate::PartOfLarger;
+    }
+    let mut findings: Vec<Finding> = kept.into_iter().map(|(_, f)| f).collect();
     times.measure_ms = ms(t);
     step("done", 1.0)?;
     findings.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
@@ -246,7 +303,7 @@ pub fn detect_observed(
     Ok(DetectResult {
         findings,
         candidates: candidates.len(),
-        candidate_centres: candidates.iter().map(|c| c.lps_mm).collect(),
+        candidate_outcomes: outcomes,
         lung_volume_ml: mask.volume_ml,
         lung_rads,
         times,
@@ -307,14 +364,15 @@ fn measured_in_lung(
 /// The candidates at or above `floor` measured (in parallel), then suppressed
 /// among those that measured as something, most confident first: one where
 /// nothing nodule-like is found must not suppress a neighbour on the nodule
-/// (a 13.8 mm ground-glass nodule was lost so). Returns each kept
-/// candidate's index with its measurement.
+/// (a 13.8 mm ground-glass nodule was lost so). Returns each measured
+/// candidate's index with its measurement and whether suppression kept it,
+/// the kept first, most confident first.
 fn measured_then_suppressed(
     candidates: &[Candidate],
     confidence: &[f64],
     floor: f64,
     measure: impl Fn(&Candidate) -> Option<Measured> + Sync,
-) -> Vec<(usize, Measured)> {
+) -> Vec<(usize, Measured, bool)> {
     let measured: Vec<(usize, Measured)> = (0..candidates.len())
         .into_par_iter()
         .filter(|&i| confidence[i] >= floor)
@@ -325,7 +383,13 @@ fn measured_then_suppressed(
     let scores: Vec<f64> = measured.iter().map(|m| confidence[m.0]).collect();
     let kept = nms(&centres, &radii, &scores, 4.0);
     let mut slots: Vec<Option<(usize, Measured)>> = measured.into_iter().map(Some).collect();
-    kept.into_iter().filter_map(|j| slots[j].take()).collect()
+    let mut out: Vec<(usize, Measured, bool)> = kept
+        .into_iter()
+        .filter_map(|j| slots[j].take())
+        .map(|(i, m)| (i, m, true))
+        .collect();
+    out.extend(slots.into_iter().flatten().map(|(i, m)| (i, m, false)));
+    out
 }
 
 /// Classifier probability below which a candidate is not measured (when
@@ -352,25 +416,32 @@ const WHOLE_CONFIDENCE: f64 = 0.5;
 /// swallow the confident 14 mm nodule beside it. Three nodules were lost so
 /// on 62 phantom scans (seeds 2000–2031, 3000–3019, 9000–9009): CPM 0.910 →
 /// 0.915 there, 0.915 → 0.924 on the held-out seeds 5000–5019.
-fn absorb_parts(mut findings: Vec<Finding>) -> Vec<Finding> {
-    findings.sort_by(|a, b| {
+///
+/// Each finding comes with its candidate's index; returns the kept findings
+/// and the indices of those taken in.
+fn absorb_parts(mut findings: Vec<(usize, Finding)>) -> (Vec<(usize, Finding)>, Vec<usize>) {
+    findings.sort_by(|(_, a), (_, b)| {
         b.measurement
             .mean_diameter_mm
             .total_cmp(&a.measurement.mean_diameter_mm)
     });
-    let mut kept: Vec<Finding> = Vec::with_capacity(findings.len());
-    for f in findings {
-        let inside = kept.iter_mut().find(|k| {
+    let mut kept: Vec<(usize, Finding)> = Vec::with_capacity(findings.len());
+    let mut taken_in = Vec::new();
+    for (i, f) in findings {
+        let inside = kept.iter_mut().find(|(_, k)| {
             norm(sub(k.center_lps_mm, f.center_lps_mm))
                 < 0.5 * k.measurement.mean_diameter_mm + PART_MARGIN_MM
                 && k.confidence >= f.confidence.min(WHOLE_CONFIDENCE)
         });
         match inside {
-            Some(k) => k.confidence = k.confidence.max(f.confidence),
-            None => kept.push(f),
+            Some((_, k)) => {
+                k.confidence = k.confidence.max(f.confidence);
+                taken_in.push(i);
+            }
+            None => kept.push((i, f)),
         }
     }
-    kept
+    (kept, taken_in)
 }
 
 struct Sides {
@@ -471,16 +542,23 @@ mod tests {
         // A 22 mm nodule at x = 0, a rim blob 9 mm away (inside it) that the
         // CNN was surer of, another 2 mm outside its surface, a separate
         // 6 mm nodule 6 mm beyond its surface and one 30 mm away.
-        let kept = absorb_parts(vec![
+        let (kept, taken_in) = absorb_parts(numbered(vec![
             finding(9.0, 5.0, 0.99),
             finding(0.0, 22.0, 0.7),
             finding(-13.0, 8.0, 0.6),
             finding(17.0, 6.0, 0.5),
             finding(30.0, 6.0, 0.5),
-        ]);
-        let xs: Vec<f64> = kept.iter().map(|f| f.center_lps_mm[0]).collect();
+        ]));
+        let xs: Vec<f64> = kept.iter().map(|(_, f)| f.center_lps_mm[0]).collect();
         assert_eq!(xs, [0.0, 17.0, 30.0], "{kept:?}");
-        assert_eq!(kept[0].confidence, 0.99);
+        assert_eq!(kept[0].1.confidence, 0.99);
+        assert_eq!(kept[0].0, 1, "the 22 mm nodule keeps its own candidate");
+        assert_eq!(taken_in, [2, 0], "the rim blobs, larger first");
+    }
+
+    /// Findings numbered as the candidates they came from.
+    fn numbered(findings: Vec<Finding>) -> Vec<(usize, Finding)> {
+        findings.into_iter().enumerate().collect()
     }
 
     #[test]
@@ -489,14 +567,14 @@ mod tests {
         // 25 mm; a confident 14 mm nodule lies inside its reach, a doubtful
         // blob too. The nodule stays with its own confidence; the blob, less
         // sure than the region, is taken in.
-        let kept = absorb_parts(vec![
+        let (kept, _) = absorb_parts(numbered(vec![
             finding(0.0, 25.0, 0.03),
             finding(12.0, 14.0, 0.99),
             finding(-8.0, 5.0, 0.01),
-        ]);
+        ]));
         let found: Vec<(f64, f64)> = kept
             .iter()
-            .map(|f| (f.center_lps_mm[0], f.confidence))
+            .map(|(_, f)| (f.center_lps_mm[0], f.confidence))
             .collect();
         assert_eq!(found, [(0.0, 0.03), (12.0, 0.99)], "{kept:?}");
     }
@@ -510,8 +588,20 @@ mod tests {
         let measured = measured_then_suppressed(&candidates, &[0.9, 0.6, 0.01], 0.05, |c| {
             (c.lps_mm[0] != 0.0).then(|| (finding(2.0, 6.0, 0.6).measurement, [0.0; 3]))
         });
-        let kept: Vec<usize> = measured.iter().map(|m| m.0).collect();
-        assert_eq!(kept, [1]);
+        let kept: Vec<(usize, bool)> = measured.iter().map(|m| (m.0, m.2)).collect();
+        assert_eq!(kept, [(1, true)]);
+    }
+
+    #[test]
+    fn a_suppressed_candidate_is_returned_as_not_kept() {
+        // Two candidates 2 mm apart that both measure as the nodule: the less
+        // confident one is suppressed, and said to be.
+        let candidates = [0.0, 2.0].map(|x| finding(x, 6.0, 0.0).candidate);
+        let measured = measured_then_suppressed(&candidates, &[0.6, 0.9], 0.05, |_| {
+            Some((finding(1.0, 6.0, 0.6).measurement, [0.0; 3]))
+        });
+        let kept: Vec<(usize, bool)> = measured.iter().map(|m| (m.0, m.2)).collect();
+        assert_eq!(kept, [(1, true), (0, false)]);
     }
 
     #[test]
