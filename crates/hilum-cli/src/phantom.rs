@@ -36,7 +36,9 @@ pub struct Args {
     reuse: bool,
 }
 
-fn parse_dims(s: &str) -> Result<[usize; 3], String> {
+/// `COLUMNSxROWSxSLICES` for every command that draws phantoms, bounded so that
+/// a size the generator cannot draw (a zero) is refused here, not a panic there.
+pub(crate) fn parse_dims(s: &str) -> Result<[usize; 3], String> {
     let parts: Vec<usize> = s
         .split(['x', 'X', ','])
         .map(|p| p.trim().parse::<usize>().map_err(|e| format!("{p:?}: {e}")))

@@ -51,7 +51,7 @@ pub struct Args {
 /// `hilum train` and `hilum eval` draw from the same distribution.
 #[derive(clap::Args)]
 pub struct PhantomSet {
-    #[arg(long, default_value = "384x384x200", value_parser = parse_dims)]
+    #[arg(long, default_value = "384x384x200", value_parser = crate::phantom::parse_dims)]
     pub size: [usize; 3],
     /// Slice spacing and thickness, mm; several (`1.5,2.5`) give each seed
     /// one in turn (seed modulo their count), the number of slices scaled so
@@ -123,17 +123,6 @@ pub fn parse_range(s: &str) -> Result<std::ops::Range<u64>, String> {
         return Err("empty range".into());
     }
     Ok(a..b)
-}
-
-pub fn parse_dims(s: &str) -> Result<[usize; 3], String> {
-    let v: Vec<usize> = s
-        .split(['x', 'X'])
-        .map(|p| p.parse().map_err(|e| format!("{p:?}: {e}")))
-        .collect::<Result<_, _>>()?;
-    match v.as_slice() {
-        [a, b, c] => Ok([*a, *b, *c]),
-        _ => Err("expected COLUMNSxROWSxSLICES".into()),
-    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {

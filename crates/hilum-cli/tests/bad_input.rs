@@ -192,3 +192,15 @@ fn nothing_usable_exits_2_and_a_missing_path_is_named() {
     let (code, _, _) = hilum(&["info"]);
     assert_eq!(code, 2, "bad arguments exit 2");
 }
+
+#[test]
+fn a_phantom_size_that_cannot_be_drawn_is_refused_by_every_command_that_draws_one() {
+    for command in ["phantom", "eval", "train", "fit-rescorer"] {
+        let (code, _, stderr) = hilum(&[command, "--size", "0x0x0"]);
+        assert_eq!(code, 2, "{command}: bad arguments exit 2\n{stderr}");
+        assert!(
+            stderr.contains("COLUMNSxROWSxSLICES") && !stderr.contains("panic"),
+            "{command}: {stderr}"
+        );
+    }
+}
