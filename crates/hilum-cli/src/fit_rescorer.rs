@@ -8,7 +8,7 @@ use crate::eval::COUNTED_MM;
 use crate::Outcome;
 use hilum_core::geometry::{norm, sub};
 use hilum_detect::model::Classifier;
-use hilum_detect::rescore::{features, Features, Rescorer, FEATURES};
+use hilum_detect::rescore::{features, terms, Features, Rescorer};
 use hilum_detect::weights::{self, Detector};
 use hilum_detect::{detect, DetectOptions, MEASURE_FLOOR};
 use hilum_eval::{classify, Detection, Outcome as Scored, ScanTruth, TruthNodule};
@@ -35,6 +35,10 @@ pub struct Args {
     /// measurement, candidate), to study other features.
     #[arg(long)]
     examples: Option<PathBuf>,
+    /// Also fit on the product of every two of the continuous features
+    /// (the logit, blob response, size, shape and attenuation): 21 terms more.
+    #[arg(long)]
+    pairs: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
@@ -135,7 +139,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             truth.nodules.len()
         );
     }
-    let mut rescorer = Rescorer::fit(&examples, args.l2).map_err(|e| anyhow::anyhow!(e))?;
+    let mut rescorer =
+        Rescorer::fit(&examples, args.l2, terms(args.pairs)).map_err(|e| anyhow::anyhow!(e))?;
     // One network is the one the rescorer is loaded beside: not named, so the
     // pair can be copied under another name.
     if members.len() > 1 {
@@ -153,17 +158,18 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         "min_cnn_confidence": MEASURE_FLOOR,
         "l2": args.l2,
         "method": "logistic regression on standardised features, Newton's method",
+        "pairs": args.pairs,
         "seconds": started.elapsed().as_secs_f64(),
     });
     if let Some(file) = &args.examples {
         std::fs::write(file, &dump)?;
     }
     let written = weights::save_rescorer(&rescorer, &path).map_err(|e| anyhow::anyhow!(e))?;
-    for (name, w) in FEATURES.iter().zip(&rescorer.weights) {
-        eprintln!("  {name:<22} {w:+.3}");
+    for (name, w) in rescorer.features.iter().zip(&rescorer.weights) {
+        eprintln!("  {name:<44} {w:+.3}");
     }
     eprintln!(
-        "  {:<22} {:+.3}\n{} examples ({positives} on nodules) → {}",
+        "  {:<44} {:+.3}\n{} examples ({positives} on nodules) → {}",
         "bias",
         rescorer.bias,
         examples.len(),
