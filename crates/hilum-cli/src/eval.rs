@@ -215,12 +215,12 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             truth.nodules.push(t);
             let r = n.diameter_mm / 2.0;
             let within =
-                |c: &&hilum_detect::CandidateOutcome| dist(c.centre_lps_mm, n.center_lps_mm) <= r;
-            let candidate_rank = result.candidate_outcomes.iter().position(|c| within(&c));
+                |c: &hilum_detect::CandidateOutcome| dist(c.centre_lps_mm, n.center_lps_mm) <= r;
+            let candidate_rank = result.candidate_outcomes.iter().position(within);
             let surest = result
                 .candidate_outcomes
                 .iter()
-                .filter(within)
+                .filter(|c| within(c))
                 .max_by(|a, b| a.probability.total_cmp(&b.probability));
             if candidate_rank.is_some() {
                 recalled += 1;
