@@ -140,11 +140,11 @@ impl Rescorer {
             return Err(format!("schema {:?}, expected {SCHEMA:?}", r.schema));
         }
         let n = r.features.len();
-        let known = |name: &String| terms(true).contains(name);
+        let known = terms(true);
         if r.features
             .get(..FEATURES.len())
             .is_none_or(|base| base != FEATURES)
-            || !r.features.iter().all(known)
+            || !r.features.iter().all(|name| known.contains(name))
             || [&r.mean, &r.scale, &r.weights].iter().any(|v| v.len() != n)
         {
             return Err(format!(
