@@ -2,7 +2,7 @@
 //! LIDC-IDRI scan against its readers' consensus, with measurement errors.
 
 use crate::Outcome;
-use hilum_core::NoduleKind;
+use hilum_core::{categorize, LungRads, NoduleKind};
 use hilum_detect::{detect, DetectOptions, DetectResult, Fate};
 use hilum_eval::lidc::{luna_truth, parse_reader_marks};
 use hilum_eval::{best_hits, froc, Detection, ScanTruth, TruthNodule};
@@ -55,8 +55,63 @@ struct PhantomReport {
     /// what the classifier mistakes for one.
     false_positives: Vec<FalsePositive>,
     kind_accuracy: Option<f64>,
+    /// The found nodules' Lung-RADS categories against their truth's.
+    lung_rads: Option<CategoryAgreement>,
     lobe_accuracy: Option<f64>,
     seconds_per_scan: f64,
+}
+
+/// How often the category a finding gives (from its measured kind and sizes)
+/// is the one its nodule's truth gives, and how the others err. Kind errors
+/// matter most here: ground glass called part-solid moves a nodule from 2 to
+/// 3 or more, a part-solid one called ground glass the other way.
+#[derive(Serialize, Debug, PartialEq)]
+struct CategoryAgreement {
+    nodules: usize,
+    same: usize,
+    /// Categorised higher than the truth.
+    higher: usize,
+    /// Of those, raised into 4A or 4B (work-up) from 3 or below.
+    raised_into_work_up: usize,
+    /// Categorised lower than the truth.
+    lower: usize,
+    /// Of those, dropped out of 4A or 4B into 3 or below.
+    dropped_out_of_work_up: usize,
+    accuracy: f64,
+}
+
+impl CategoryAgreement {
+    /// From (truth, measured) category pairs; none without pairs.
+    fn of(pairs: impl IntoIterator<Item = (LungRads, LungRads)>) -> Option<Self> {
+        let work_up = |c: LungRads| c >= LungRads::C4A;
+        let mut a = Self {
+            nodules: 0,
+            same: 0,
+            higher: 0,
+            raised_into_work_up: 0,
+            lower: 0,
+            dropped_out_of_work_up: 0,
+            accuracy: 0.0,
+        };
+        for (truth, measured) in pairs {
+            a.nodules += 1;
+            match measured.cmp(&truth) {
+                std::cmp::Ordering::Equal => a.same += 1,
+                std::cmp::Ordering::Greater => {
+                    a.higher += 1;
+                    a.raised_into_work_up += usize::from(work_up(measured) && !work_up(truth));
+                }
+                std::cmp::Ordering::Less => {
+                    a.lower += 1;
+                    a.dropped_out_of_work_up += usize::from(work_up(truth) && !work_up(measured));
+                }
+            }
+        }
+        (a.nodules > 0).then(|| Self {
+            accuracy: a.same as f64 / a.nodules as f64,
+            ..a
+        })
+    }
 }
 
 #[derive(Serialize)]
@@ -155,6 +210,9 @@ struct MeasuredNodule {
     short_axis_mm: f64,
     truth_kind: NoduleKind,
     measured_kind: NoduleKind,
+    /// Lung-RADS from the truth's kind and sizes, and from the finding's.
+    truth_lung_rads: LungRads,
+    measured_lung_rads: LungRads,
     attached: Option<&'static str>,
 }
 
@@ -261,6 +319,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                     short_axis_mm: f.measurement.short_axis_mm,
                     truth_kind: n.kind,
                     measured_kind: f.measurement.kind,
+                    truth_lung_rads: categorize(n.kind, n.diameter_mm, n.solid_diameter_mm),
+                    measured_lung_rads: f.lung_rads,
                     attached: n.attached,
                 });
                 kinds += 1;
@@ -325,6 +385,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     rep.diameter_abs_error_mm_6mm =
         (!e.is_empty()).then(|| e.iter().map(|x| x.abs()).sum::<f64>() / e.len() as f64);
     rep.kind_accuracy = (kinds > 0).then(|| kinds_right as f64 / kinds as f64);
+    rep.lung_rads = CategoryAgreement::of(
+        rep.measured
+            .iter()
+            .map(|m| (m.truth_lung_rads, m.measured_lung_rads)),
+    );
     rep.lobe_accuracy = (lobes > 0).then(|| lobes_right as f64 / lobes as f64);
     rep.seconds_per_scan = started.elapsed().as_secs_f64() / rep.scans.max(1) as f64;
 
@@ -374,6 +439,12 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         rep.seconds_per_scan
     );
 
+    if let Some(a) = &rep.lung_rads {
+        println!(
+            "Lung-RADS category of found nodules the truth's: {:.3} ({} of {}); {} higher ({} raised into 4A/4B), {} lower ({} dropped out of 4A/4B)",
+            a.accuracy, a.same, a.nodules, a.higher, a.raised_into_work_up, a.lower, a.dropped_out_of_work_up
+        );
+    }
     print_misses(&rep.nodules, cut_4fp);
 
     let mut lidc_report = serde_json::Value::Null;
@@ -510,7 +581,30 @@ fn lidc(
 
 #[cfg(test)]
 mod tests {
-    use super::Miss;
+    use super::{CategoryAgreement, Miss};
+    use hilum_core::LungRads::*;
+
+    #[test]
+    fn category_agreement_counts_work_up_gained_and_lost() {
+        assert_eq!(CategoryAgreement::of([]), None);
+        let a = CategoryAgreement::of([
+            (C2, C2),
+            (C2, C3),
+            (C2, C4A),
+            (C3, C4B),
+            (C4A, C4B),
+            (C4B, C4A),
+            (C4A, C3),
+            (C3, C1),
+        ])
+        .unwrap();
+        assert_eq!(
+            (a.nodules, a.same, a.higher, a.raised_into_work_up),
+            (8, 1, 4, 2)
+        );
+        assert_eq!((a.lower, a.dropped_out_of_work_up), (3, 1));
+        assert_eq!(a.accuracy, 1.0 / 8.0);
+    }
 
     #[test]
     fn a_miss_names_the_stage_that_lost_the_nodule() {
