@@ -210,6 +210,9 @@ struct MeasuredNodule {
     short_axis_mm: f64,
     truth_kind: NoduleKind,
     measured_kind: NoduleKind,
+    /// The solid part's mean diameter (the whole nodule's when solid), mm.
+    truth_solid_diameter_mm: Option<f64>,
+    measured_solid_diameter_mm: Option<f64>,
     /// Lung-RADS from the truth's kind and sizes, and from the finding's.
     truth_lung_rads: LungRads,
     measured_lung_rads: LungRads,
@@ -319,6 +322,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                     short_axis_mm: f.measurement.short_axis_mm,
                     truth_kind: n.kind,
                     measured_kind: f.measurement.kind,
+                    truth_solid_diameter_mm: n.solid_diameter_mm,
+                    measured_solid_diameter_mm: f.measurement.solid_diameter_mm,
                     truth_lung_rads: categorize(n.kind, n.diameter_mm, n.solid_diameter_mm),
                     measured_lung_rads: f.lung_rads,
                     attached: n.attached,
