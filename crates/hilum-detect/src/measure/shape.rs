@@ -1,5 +1,8 @@
 //! The shape of a measured region: long and short axis on its axial slice of
-//! largest area (as Lung-RADS measures), and how elongated it is.
+//! largest area (as Lung-RADS measures), how elongated it is, and its largest
+//! connected piece.
+
+use std::collections::HashSet;
 
 /// Longest over shortest principal spread (standard deviation, mm) of a set
 /// of voxels, each counted as the box it fills (so a blob one slice thick
@@ -112,4 +115,39 @@ pub(super) fn largest_slice_axes(voxels: &[[usize; 3]], spacing: [f64; 3]) -> (f
         .collect();
     let (long, short) = axes(&boundary, [spacing[0], spacing[1]]);
     (long, short, k)
+}
+
+/// The largest 26-connected piece of `voxels` (empty when there are none).
+pub(super) fn largest_piece(voxels: &[[usize; 3]]) -> Vec<[usize; 3]> {
+    let set: HashSet<[usize; 3]> = voxels.iter().copied().collect();
+    let mut seen: HashSet<[usize; 3]> = HashSet::new();
+    let mut largest: Vec<[usize; 3]> = Vec::new();
+    for &start in voxels {
+        if !seen.insert(start) {
+            continue;
+        }
+        let mut piece = vec![start];
+        let mut next = 0;
+        while let Some(&p) = piece.get(next) {
+            next += 1;
+            for dz in -1i64..=1 {
+                for dy in -1i64..=1 {
+                    for dx in -1i64..=1 {
+                        let q = [p[0] as i64 + dx, p[1] as i64 + dy, p[2] as i64 + dz];
+                        if q.iter().any(|&c| c < 0) {
+                            continue;
+                        }
+                        let q = q.map(|c| c as usize);
+                        if set.contains(&q) && seen.insert(q) {
+                            piece.push(q);
+                        }
+                    }
+                }
+            }
+        }
+        if piece.len() > largest.len() {
+            largest = piece;
+        }
+    }
+    largest
 }

@@ -218,6 +218,27 @@ fn a_vessel_running_through_ground_glass_is_not_a_solid_part() {
 }
 
 #[test]
+fn a_solid_part_found_by_attenuation_is_one_piece() {
+    // A 16 mm ground-glass nodule with three 3 mm vessels running through it
+    // along z, each 4 mm off its centre, seeded at its centre in the ground
+    // glass: part-solid by its share of solid voxels, and its solid part is
+    // one vessel's cross-section (about 3 mm), not the span of all three.
+    let mm = |c: usize| (c as f64 - 32.0) * 0.5;
+    let v = with(ball(8.0, -500, None), 40, |i, j, _| {
+        let (x, y) = (mm(i), mm(j));
+        [(0.0, 4.0), (4.0, -2.0), (-4.0, -2.0)]
+            .iter()
+            .any(|&(cx, cy)| (x - cx).hypot(y - cy) <= 1.5)
+    });
+    let m = measure_seeded(&v, [32.0; 3], 8.0, false, Seed::Centre)
+        .unwrap()
+        .0;
+    assert_eq!(m.kind, NoduleKind::PartSolid, "{m:?}");
+    let solid = m.solid_diameter_mm.unwrap();
+    assert!(solid < 4.5, "{m:?}");
+}
+
+#[test]
 fn a_hole_at_the_centre_of_ground_glass_does_not_lose_the_nodule() {
     // Ground glass is mottled: the centre fitted to its edge can fall on
     // a voxel below the threshold, from which no ray sees the region.
