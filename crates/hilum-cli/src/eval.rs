@@ -65,7 +65,7 @@ struct PhantomReport {
 /// is the one its nodule's truth gives, and how the others err. Kind errors
 /// matter most here: ground glass called part-solid moves a nodule from 2 to
 /// 3 or more, a part-solid one called ground glass the other way.
-#[derive(Serialize, Debug, PartialEq)]
+#[derive(Serialize, Debug, PartialEq, Default)]
 struct CategoryAgreement {
     nodules: usize,
     same: usize,
@@ -84,15 +84,7 @@ impl CategoryAgreement {
     /// From (truth, measured) category pairs; none without pairs.
     fn of(pairs: impl IntoIterator<Item = (LungRads, LungRads)>) -> Option<Self> {
         let work_up = |c: LungRads| c >= LungRads::C4A;
-        let mut a = Self {
-            nodules: 0,
-            same: 0,
-            higher: 0,
-            raised_into_work_up: 0,
-            lower: 0,
-            dropped_out_of_work_up: 0,
-            accuracy: 0.0,
-        };
+        let mut a = Self::default();
         for (truth, measured) in pairs {
             a.nodules += 1;
             match measured.cmp(&truth) {
