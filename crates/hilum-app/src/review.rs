@@ -324,6 +324,7 @@ mod tests {
                 mean_diameter_mm: d,
                 volume_mm3: 100.0,
                 kind: NoduleKind::Solid,
+                attenuation_kind: NoduleKind::Solid,
                 solid_diameter_mm: Some(d),
                 slice_index: 40,
                 mean_hu: 20.0,

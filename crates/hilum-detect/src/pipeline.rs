@@ -520,6 +520,7 @@ mod tests {
                 mean_diameter_mm: diameter,
                 volume_mm3: 0.0,
                 kind: hilum_core::NoduleKind::Solid,
+                attenuation_kind: hilum_core::NoduleKind::Solid,
                 solid_diameter_mm: Some(diameter),
                 slice_index: 0,
                 mean_hu: 40.0,

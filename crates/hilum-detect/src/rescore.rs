@@ -67,7 +67,10 @@ const LOGIT_LIMIT: f64 = 12.0;
 pub fn features(cnn_logit: f64, blob_score: f32, m: &Measurement) -> Features {
     let d = m.mean_diameter_mm.max(0.5);
     let sphere_mm3 = std::f64::consts::PI / 6.0 * d.powi(3);
-    let kind = |k: NoduleKind| f64::from(u8::from(m.kind == k));
+    // The kind from attenuation alone, as the weights were fitted: ground glass
+    // whose solid voxels are vessels rather than a round solid part is reported
+    // as ground glass, but weighs here as it did before that was asked.
+    let kind = |k: NoduleKind| f64::from(u8::from(m.attenuation_kind == k));
     [
         cnn_logit.clamp(-LOGIT_LIMIT, LOGIT_LIMIT),
         f64::from(blob_score).max(1e-4).ln(),
@@ -280,6 +283,7 @@ mod tests {
             mean_diameter_mm: d,
             volume_mm3: std::f64::consts::PI / 6.0 * d.powi(3),
             kind,
+            attenuation_kind: kind,
             solid_diameter_mm: None,
             slice_index: 0,
             mean_hu: -20.0,

@@ -3,7 +3,7 @@
 //! enhanced vessels, not nodules.
 
 use super::region::{grow, Region, RAN_OUT};
-use super::shape::elongation;
+use super::shape::{elongation, MAX_ROUND_ELONGATION};
 use super::{CALCIFIED_HU, SMALLEST_NODULE_MM3};
 use hilum_core::geometry::norm;
 use hilum_core::Volume;
@@ -16,12 +16,6 @@ const CALCIFICATION_SHELL_MM: f64 = 3.0;
 /// measured on its own: a calcified nodule lies in lung (a vessel or the
 /// pleura may touch it), a rib or a calcified vessel wall in soft tissue.
 const CALCIFICATION_IN_LUNG: f64 = 0.5;
-
-/// Longest over shortest principal spread a calcification measured on its
-/// own may have: a calcified nodule is round; a contrast-filled vessel, above
-/// 200 HU in an enhanced scan, is a tube (about 3.6 and 2.5 on
-/// LIDC-IDRI-0001, against 1.3 for a phantom's calcified nodule).
-pub(super) const MAX_CALCIFICATION_ELONGATION: f64 = 2.0;
 
 /// A calcified nodule alone: the voxels of its calcification connected to
 /// `seed` and those within one voxel of it above `threshold` (its blurred
@@ -51,7 +45,9 @@ pub(super) fn calcification_in_lung(
     {
         return None;
     }
-    if elongation(&calcified, sp) > MAX_CALCIFICATION_ELONGATION {
+    // A calcified nodule is round; a contrast-filled vessel, above 200 HU in
+    // an enhanced scan, is a tube.
+    if elongation(&calcified, sp) > MAX_ROUND_ELONGATION {
         return None;
     }
     let inside: std::collections::HashSet<[usize; 3]> = calcified.iter().copied().collect();

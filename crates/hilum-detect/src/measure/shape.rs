@@ -4,6 +4,12 @@
 
 use std::collections::HashSet;
 
+/// Longest over shortest principal spread a part measured as round may have
+/// (a calcified nodule measured on its own, a solid part found by its
+/// attenuation): a phantom's calcified nodule reads 1.3; a contrast-filled
+/// vessel on LIDC-IDRI-0001 about 2.5 and 3.6.
+pub(super) const MAX_ROUND_ELONGATION: f64 = 2.0;
+
 /// Longest over shortest principal spread (standard deviation, mm) of a set
 /// of voxels, each counted as the box it fills (so a blob one slice thick
 /// still has the slice's thickness).

@@ -1,7 +1,6 @@
-use super::calcification::MAX_CALCIFICATION_ELONGATION;
 use super::fat::RIM_MM;
 use super::region::grow;
-use super::shape::elongation;
+use super::shape::{elongation, MAX_ROUND_ELONGATION};
 use super::*;
 use hilum_core::Affine;
 
@@ -219,23 +218,78 @@ fn a_vessel_running_through_ground_glass_is_not_a_solid_part() {
 
 #[test]
 fn a_solid_part_found_by_attenuation_is_one_piece() {
-    // A 16 mm ground-glass nodule with three 3 mm vessels running through it
-    // along z, each 4 mm off its centre, seeded at its centre in the ground
-    // glass: part-solid by its share of solid voxels, and its solid part is
-    // one vessel's cross-section (about 3 mm), not the span of all three.
+    // A 16 mm ground-glass nodule with four 5 mm solid balls in it, 4.5 mm
+    // off its centre, seeded at its centre in the ground glass: part-solid by
+    // its share of solid voxels, and its solid part is one ball (about 5 mm),
+    // not the span of all four (about 14 mm).
     let mm = |c: usize| (c as f64 - 32.0) * 0.5;
-    let v = with(ball(8.0, -500, None), 40, |i, j, _| {
-        let (x, y) = (mm(i), mm(j));
-        [(0.0, 4.0), (4.0, -2.0), (-4.0, -2.0)]
+    let v = with(ball(8.0, -500, None), 40, |i, j, k| {
+        let (x, y, z) = (mm(i), mm(j), mm(k));
+        [(4.5, 0.0), (-4.5, 0.0), (0.0, 4.5), (0.0, -4.5)]
             .iter()
-            .any(|&(cx, cy)| (x - cx).hypot(y - cy) <= 1.5)
+            .any(|&(cx, cy)| (x - cx).hypot(y - cy).hypot(z) <= 2.5)
     });
     let m = measure_seeded(&v, [32.0; 3], 8.0, false, Seed::Centre)
         .unwrap()
         .0;
     assert_eq!(m.kind, NoduleKind::PartSolid, "{m:?}");
     let solid = m.solid_diameter_mm.unwrap();
-    assert!(solid < 4.5, "{m:?}");
+    assert!((4.0..6.0).contains(&solid), "{m:?}");
+}
+
+#[test]
+fn denser_ground_glass_beside_a_solid_part_is_not_part_of_it() {
+    // A 14 mm ground-glass nodule (−500 HU) with a 6 mm solid part, and a
+    // 1 mm shell of denser ground glass (−390 HU, the mottled top of the
+    // phantom's range) round one half of the solid part. The core is
+    // outlined halfway to aerated lung (about −408 HU) and takes the shell
+    // in; the solid part ends halfway to the ground glass.
+    let mm = |c: usize| (c as f64 - 32.0) * 0.5;
+    let v = with(ball(7.0, -500, Some((3.0, 35))), -390, |i, j, k| {
+        let d = (mm(i).powi(2) + mm(j).powi(2) + mm(k).powi(2)).sqrt();
+        d > 3.0 && d <= 4.0 && mm(i) > 0.0
+    });
+    let m = measure(&v, [32.0; 3], 7.0, false).unwrap().0;
+    assert_eq!(m.kind, NoduleKind::PartSolid, "{m:?}");
+    let solid = m.solid_diameter_mm.unwrap();
+    assert!((solid - 6.0).abs() < 0.5, "{m:?}");
+}
+
+#[test]
+fn vessels_through_ground_glass_seeded_in_it_are_no_solid_part() {
+    // A 16 mm ground-glass nodule with three 3 mm vessels through it, each
+    // 4 mm off its centre and running on through the lung, seeded at its
+    // centre in the ground glass: more than a tenth of it is solid, but the
+    // largest piece of that is a tube.
+    let mm = |c: usize| (c as f64 - 32.0) * 0.5;
+    let vessels = with(ball(8.0, -500, None), 40, |i, j, k| {
+        let (x, y, z) = (mm(i), mm(j), mm(k));
+        let near = |a: f64, b: f64| a.hypot(b) <= 1.5;
+        near(y - 4.0, z) || near(x + 4.0, z - 1.0) || near(x - 1.0, y + 4.0)
+    });
+    let m = measure_seeded(&vessels, [32.0; 3], 8.0, false, Seed::Centre)
+        .unwrap()
+        .0;
+    assert_eq!(m.kind, NoduleKind::GroundGlass, "{m:?}");
+    // What the rescorer reads is the attenuation's kind, as it was fitted.
+    assert_eq!(m.attenuation_kind, NoduleKind::PartSolid, "{m:?}");
+    // On 2.5 mm slices the shape is not asked for.
+    let mut thick = vessels;
+    thick.affine = Affine::axis_aligned([0.5, 0.5, 2.5]);
+    let m = measure_seeded(&thick, [32.0; 3], 8.0, false, Seed::Centre)
+        .unwrap()
+        .0;
+    assert_eq!(m.kind, NoduleKind::PartSolid, "{m:?}");
+    // A round solid part off the centre, the region seeded in the ground
+    // glass on the other side: part-solid, its solid part measured alone.
+    let core = |i: usize, j: usize, k: usize| (mm(i) - 4.0).hypot(mm(j)).hypot(mm(k)) <= 3.5;
+    let v = with(ball(7.0, -500, None), 40, core);
+    let m = measure_seeded(&v, [26.0, 32.0, 32.0], 7.0, false, Seed::Centre)
+        .unwrap()
+        .0;
+    assert_eq!(m.kind, NoduleKind::PartSolid, "{m:?}");
+    let solid = m.solid_diameter_mm.unwrap();
+    assert!((solid - 7.0).abs() < 1.0, "{m:?}");
 }
 
 #[test]
@@ -361,7 +415,7 @@ fn elongation_of_a_ball_and_a_tube() {
         .collect();
     let tube = elongation(&tube, sp);
     assert!(tube > 2.5, "{tube}");
-    assert!(ball < MAX_CALCIFICATION_ELONGATION && tube > MAX_CALCIFICATION_ELONGATION);
+    assert!(ball < MAX_ROUND_ELONGATION && tube > MAX_ROUND_ELONGATION);
 }
 
 #[test]
