@@ -256,6 +256,22 @@ fn denser_ground_glass_beside_a_solid_part_is_not_part_of_it() {
 }
 
 #[test]
+fn a_denser_middle_of_ground_glass_is_no_solid_part() {
+    // A 16 mm ground-glass nodule (−600 HU) whose middle 6 mm reads −360 HU,
+    // with one noisy voxel of −200 HU there that seeds it: the middle is
+    // outlined as a core inside a ground-glass halo, but it reads as ground
+    // glass, not solid tissue.
+    let v = with(ball(8.0, -600, Some((3.0, -360))), -200, |i, j, k| {
+        [i, j, k] == [32; 3]
+    });
+    let m = measure(&v, [32.0; 3], 8.0, false).unwrap().0;
+    assert_eq!(m.kind, NoduleKind::GroundGlass, "{m:?}");
+    assert_eq!(m.solid_diameter_mm, None);
+    // The rescorer still reads the kind it was fitted on.
+    assert_eq!(m.attenuation_kind, NoduleKind::PartSolid, "{m:?}");
+}
+
+#[test]
 fn vessels_through_ground_glass_seeded_in_it_are_no_solid_part() {
     // A 16 mm ground-glass nodule with three 3 mm vessels through it, each
     // 4 mm off its centre and running on through the lung, seeded at its
