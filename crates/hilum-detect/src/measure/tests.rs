@@ -301,16 +301,24 @@ fn vessels_through_ground_glass_seeded_in_it_are_no_solid_part() {
     assert!((solid - 7.0).abs() < 1.0, "{m:?}");
 }
 
-/// A volume of 2.5 mm slices, 0.5 mm pixels, 32 × 32 × 40 mm, with the HU
-/// `at` each voxel's offset in mm from the centre voxel (32, 32, 8).
-fn thick_sliced(at: impl Fn(f64, f64, f64) -> i16) -> Volume {
+/// A 16 mm ground-glass nodule (−500 HU) on 2.5 mm slices of 0.5 mm pixels,
+/// 32 × 32 × 40 mm, centred on voxel (32, 32, 8), with solid tissue (40 HU)
+/// where `solid` holds at a voxel's offset in mm from that centre.
+fn ground_glass_on_thick_slices(solid: impl Fn(f64, f64, f64) -> bool) -> Volume {
     let dims = [64, 64, 16];
     let mut data = Vec::with_capacity(64 * 64 * 16);
     for k in 0..dims[2] {
         for j in 0..dims[1] {
             for i in 0..dims[0] {
                 let mm = |c: usize, centre: usize, s: f64| (c as f64 - centre as f64) * s;
-                data.push(at(mm(i, 32, 0.5), mm(j, 32, 0.5), mm(k, 8, 2.5)));
+                let (x, y, z) = (mm(i, 32, 0.5), mm(j, 32, 0.5), mm(k, 8, 2.5));
+                data.push(if solid(x, y, z) {
+                    40
+                } else if x.hypot(y).hypot(z) <= 8.0 {
+                    -500
+                } else {
+                    -850
+                });
             }
         }
     }
@@ -323,19 +331,12 @@ fn thick_sliced(at: impl Fn(f64, f64, f64) -> i16) -> Volume {
 
 #[test]
 fn on_thick_slices_only_a_tube_through_ground_glass_is_no_solid_part() {
-    // A 16 mm ground-glass nodule on 2.5 mm slices with two 3.5 mm vessels
-    // through it, 4 mm either side of its centre, each on two slices and
-    // running on through the lung, seeded at its centre: part-solid by its
-    // share of solid voxels, but the largest piece is a length of vessel.
-    let ground_glass = |x: f64, y: f64, z: f64| x.hypot(y).hypot(z) <= 8.0;
-    let vessels = thick_sliced(|x, y, z| {
-        if (y.abs() - 4.0).abs() <= 1.75 && (0.0..=2.5).contains(&z) {
-            40
-        } else if ground_glass(x, y, z) {
-            -500
-        } else {
-            -850
-        }
+    // Two 3.5 mm vessels through the nodule, 4 mm either side of its centre,
+    // each on two slices and running on through the lung, seeded at its
+    // centre: part-solid by its share of solid voxels, but the largest piece
+    // is a length of vessel.
+    let vessels = ground_glass_on_thick_slices(|_, y, z| {
+        (y.abs() - 4.0).abs() <= 1.75 && (0.0..=2.5).contains(&z)
     });
     let m = measure_seeded(&vessels, [32.0, 32.0, 8.0], 8.0, false, Seed::Centre)
         .unwrap()
@@ -344,15 +345,7 @@ fn on_thick_slices_only_a_tube_through_ground_glass_is_no_solid_part() {
     assert_eq!(m.kind, NoduleKind::GroundGlass, "{m:?}");
     // A round 8 mm solid part off the centre, seeded in the ground glass on
     // the other side, is one, though it spans three slices.
-    let part = thick_sliced(|x, y, z| {
-        if (x - 3.5).hypot(y).hypot(z) <= 4.0 {
-            40
-        } else if ground_glass(x, y, z) {
-            -500
-        } else {
-            -850
-        }
-    });
+    let part = ground_glass_on_thick_slices(|x, y, z| (x - 3.5).hypot(y).hypot(z) <= 4.0);
     let m = measure_seeded(&part, [24.0, 32.0, 8.0], 8.0, false, Seed::Centre)
         .unwrap()
         .0;
