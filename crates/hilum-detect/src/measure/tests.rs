@@ -117,6 +117,13 @@ fn with(mut v: Volume, hu: i16, also: impl Fn(usize, usize, usize) -> bool) -> V
     v
 }
 
+/// [`with`], where `also` takes a voxel's offset in mm from the centre of
+/// [`ball`]'s field.
+fn with_mm(v: Volume, hu: i16, also: impl Fn(f64, f64, f64) -> bool) -> Volume {
+    let mm = |c: usize| (c as f64 - 32.0) * 0.5;
+    with(v, hu, |i, j, k| also(mm(i), mm(j), mm(k)))
+}
+
 #[test]
 fn a_vessel_through_the_nodule_is_not_measured() {
     // A 10 mm nodule on a 2 mm vessel running the whole field along x.
@@ -222,9 +229,7 @@ fn a_solid_part_found_by_attenuation_is_one_piece() {
     // off its centre, seeded at its centre in the ground glass: part-solid by
     // its share of solid voxels, and its solid part is one ball (about 5 mm),
     // not the span of all four (about 14 mm).
-    let mm = |c: usize| (c as f64 - 32.0) * 0.5;
-    let v = with(ball(8.0, -500, None), 40, |i, j, k| {
-        let (x, y, z) = (mm(i), mm(j), mm(k));
+    let v = with_mm(ball(8.0, -500, None), 40, |x, y, z| {
         [(4.5, 0.0), (-4.5, 0.0), (0.0, 4.5), (0.0, -4.5)]
             .iter()
             .any(|&(cx, cy)| (x - cx).hypot(y - cy).hypot(z) <= 2.5)
@@ -244,10 +249,9 @@ fn denser_ground_glass_beside_a_solid_part_is_not_part_of_it() {
     // phantom's range) round one half of the solid part. The core is
     // outlined halfway to aerated lung (about −408 HU) and takes the shell
     // in; the solid part ends halfway to the ground glass.
-    let mm = |c: usize| (c as f64 - 32.0) * 0.5;
-    let v = with(ball(7.0, -500, Some((3.0, 35))), -390, |i, j, k| {
-        let d = (mm(i).powi(2) + mm(j).powi(2) + mm(k).powi(2)).sqrt();
-        d > 3.0 && d <= 4.0 && mm(i) > 0.0
+    let v = with_mm(ball(7.0, -500, Some((3.0, 35))), -390, |x, y, z| {
+        let d = x.hypot(y).hypot(z);
+        d > 3.0 && d <= 4.0 && x > 0.0
     });
     let m = measure(&v, [32.0; 3], 7.0, false).unwrap().0;
     assert_eq!(m.kind, NoduleKind::PartSolid, "{m:?}");
@@ -277,9 +281,7 @@ fn vessels_through_ground_glass_seeded_in_it_are_no_solid_part() {
     // 4 mm off its centre and running on through the lung, seeded at its
     // centre in the ground glass: more than a tenth of it is solid, but the
     // largest piece of that is a tube.
-    let mm = |c: usize| (c as f64 - 32.0) * 0.5;
-    let vessels = with(ball(8.0, -500, None), 40, |i, j, k| {
-        let (x, y, z) = (mm(i), mm(j), mm(k));
+    let vessels = with_mm(ball(8.0, -500, None), 40, |x, y, z| {
         let near = |a: f64, b: f64| a.hypot(b) <= 1.5;
         near(y - 4.0, z) || near(x + 4.0, z - 1.0) || near(x - 1.0, y + 4.0)
     });
@@ -291,8 +293,9 @@ fn vessels_through_ground_glass_seeded_in_it_are_no_solid_part() {
     assert_eq!(m.attenuation_kind, NoduleKind::PartSolid, "{m:?}");
     // A round solid part off the centre, the region seeded in the ground
     // glass on the other side: part-solid, its solid part measured alone.
-    let core = |i: usize, j: usize, k: usize| (mm(i) - 4.0).hypot(mm(j)).hypot(mm(k)) <= 3.5;
-    let v = with(ball(7.0, -500, None), 40, core);
+    let v = with_mm(ball(7.0, -500, None), 40, |x, y, z| {
+        (x - 4.0).hypot(y).hypot(z) <= 3.5
+    });
     let m = measure_seeded(&v, [26.0, 32.0, 32.0], 7.0, false, Seed::Centre)
         .unwrap()
         .0;
