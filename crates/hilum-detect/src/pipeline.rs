@@ -245,11 +245,7 @@ pub fn detect_observed(
         &mut measured,
         &candidates,
         |voxel| volume.affine.voxel_to_lps(voxel),
-        |lps| {
-            iso.affine
-                .lps_to_voxel(lps)
-                .is_some_and(|[x, y, z]| mask.near_iso([z, y, x], 0))
-        },
+        |lps| in_lung_mask(&mask, &iso.affine, lps, 0),
     );
     let mut outcomes: Vec<CandidateOutcome> = candidates
         .iter()
@@ -324,14 +320,20 @@ pub fn detect_observed(
 /// lung mask: the mask already holds nodules on the pleura.
 const LUNG_REACH: usize = 1;
 
-/// Whether a measured nodule's centroid lies in the lungs. A region grown
-/// from a candidate at the lung's edge can take in the spine or the
-/// mediastinum (on LIDC-IDRI-0001, a 35 mm "solid nodule" centred in a
+/// Whether a point (LPS mm) lies in the lung mask or within `reach` mask
+/// voxels of it. A measured nodule's centroid must (reach `LUNG_REACH`): a
+/// region grown from a candidate at the lung's edge can take in the spine or
+/// the mediastinum (on LIDC-IDRI-0001, a 35 mm "solid nodule" centred in a
 /// vertebral body); what is centred there is not a lung nodule.
-fn centroid_in_lung(mask: &crate::lung::LungMask, iso_affine: &Affine, lps: [f64; 3]) -> bool {
+fn in_lung_mask(
+    mask: &crate::lung::LungMask,
+    iso_affine: &Affine,
+    lps: [f64; 3],
+    reach: usize,
+) -> bool {
     iso_affine
         .lps_to_voxel(lps)
-        .is_some_and(|[x, y, z]| mask.near_iso([z, y, x], LUNG_REACH))
+        .is_some_and(|[x, y, z]| mask.near_iso([z, y, x], reach))
 }
 
 /// A candidate's measurement and the nodule's centroid (volume voxel).
@@ -361,7 +363,12 @@ fn measured_in_lung(
 ) -> Option<Measured> {
     let seed = volume.affine.lps_to_voxel(candidate.lps_mm)?;
     let in_lung = |(_, centroid): &Measured| {
-        centroid_in_lung(mask, iso_affine, volume.affine.voxel_to_lps(*centroid))
+        in_lung_mask(
+            mask,
+            iso_affine,
+            volume.affine.voxel_to_lps(*centroid),
+            LUNG_REACH,
+        )
     };
     let measured = |at| measure_seeded(volume, seed, candidate.radius_mm, enhanced, at);
     match measured(Seed::Brightest)? {
@@ -738,7 +745,7 @@ mod tests {
     #[test]
     fn a_finding_centred_outside_the_lungs_is_not_a_lung_nodule() {
         let (iso_affine, mask) = lung_on_the_left_half();
-        let at_x = |x: f64| centroid_in_lung(&mask, &iso_affine, [x, 30.0, 30.0]);
+        let at_x = |x: f64| in_lung_mask(&mask, &iso_affine, [x, 30.0, 30.0], LUNG_REACH);
         assert!(at_x(21.0), "in the lung");
         assert!(at_x(31.5), "on the pleura, within a mask voxel of the lung");
         assert!(!at_x(37.5), "in the chest wall");
@@ -804,7 +811,7 @@ mod tests {
         let (wall, centroid) = crate::measure::measure(&v, seed, 4.5, false).unwrap();
         let at = v.affine.voxel_to_lps(centroid);
         assert!(
-            !centroid_in_lung(&mask, &iso_affine, at),
+            !in_lung_mask(&mask, &iso_affine, at, LUNG_REACH),
             "{wall:?} at {at:?}"
         );
         // Measured again from the candidate's own voxel: the nodule.
