@@ -45,6 +45,11 @@ pub struct Args {
     /// away, so that small nodules weigh as much as large ones.
     #[arg(long)]
     truth_shifts: bool,
+    /// Draw positives nodule by nodule (a nodule at random, then one of its
+    /// examples), so every nodule counts once, as in a FROC, however many
+    /// candidates it has.
+    #[arg(long)]
+    per_nodule: bool,
 }
 
 /// The phantoms a model is trained and evaluated on: one definition, so that
@@ -142,6 +147,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         sample_seed: 17,
         init: args.init.clone(),
         truth_shifts: args.truth_shifts,
+        per_nodule: args.per_nodule,
     };
     // Read before training: `--out` may be the folder `--init` comes from.
     let init_record = args.init.as_ref().map(|path| {
@@ -160,7 +166,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         "device": device.label,
         "seeds": format!("{}..{}", args.seeds.start, args.seeds.end),
         "phantom": args.phantom.record(),
-        "hyper_parameters": { "candidates_per_scan": args.candidates, "learning_rate_schedule": hilum_detect::train::LEARNING_RATE_SCHEDULE, "steps": args.steps, "batch": args.batch, "learning_rate": args.lr, "optimizer": "Adam", "loss": "binary cross-entropy on logits", "patch": hilum_detect::model::PATCH, "iso_mm": hilum_detect::ISO_MM, "truth_positives_at_voxel_shifts": if args.truth_shifts { &hilum_detect::train::TRUTH_SHIFTS[..] } else { &hilum_detect::train::TRUTH_SHIFTS[..1] } },
+        "hyper_parameters": { "candidates_per_scan": args.candidates, "learning_rate_schedule": hilum_detect::train::LEARNING_RATE_SCHEDULE, "steps": args.steps, "batch": args.batch, "learning_rate": args.lr, "optimizer": "Adam", "loss": "binary cross-entropy on logits", "patch": hilum_detect::model::PATCH, "iso_mm": hilum_detect::ISO_MM, "truth_positives_at_voxel_shifts": if args.truth_shifts { &hilum_detect::train::TRUTH_SHIFTS[..] } else { &hilum_detect::train::TRUTH_SHIFTS[..1] }, "positives_drawn": if args.per_nodule { "nodule by nodule" } else { "example by example" } },
         "report": report,
         "init": init_record,
     });

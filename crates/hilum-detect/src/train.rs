@@ -34,6 +34,11 @@ pub struct TrainConfig {
     /// ([`TRUTH_SHIFTS`]): seven positives a nodule, so small nodules (a
     /// candidate or two each) weigh as much as large ones (dozens).
     pub truth_shifts: bool,
+    /// Positives drawn nodule by nodule: a batch's positive picks a truth
+    /// nodule at random, then one of its examples, so a 5 mm nodule with one
+    /// or two candidates counts as much as a 25 mm one with dozens, as a FROC
+    /// counts them.
+    pub per_nodule: bool,
 }
 
 /// Where a truth nodule's patches are cut with [`TrainConfig::truth_shifts`]:
@@ -64,7 +69,23 @@ const VOXELS: usize = PATCH * PATCH * PATCH;
 
 struct Examples {
     positives: Vec<Vec<f32>>,
+    /// The truth nodule (numbered across phantoms) each positive is cut from.
+    nodule_of_positive: Vec<usize>,
+    /// Truth nodules collected so far.
+    nodules: usize,
     negatives: Vec<Vec<f32>>,
+}
+
+impl Examples {
+    /// The positives' indices, grouped by the nodule they are cut from.
+    fn positives_by_nodule(&self) -> Vec<Vec<usize>> {
+        let mut groups = vec![Vec::new(); self.nodules];
+        for (i, &n) in self.nodule_of_positive.iter().enumerate() {
+            groups[n].push(i);
+        }
+        groups.retain(|g| !g.is_empty());
+        groups
+    }
 }
 
 fn download(patches: Tensor<5>) -> Vec<Vec<f32>> {
@@ -84,19 +105,23 @@ fn collect(config: &TrainConfig, spec: &PhantomSpec, device: &Device, into: &mut
         .iter()
         .map(|n| (n.center_lps_mm, n.diameter_mm / 2.0))
         .collect();
-    let (mut pos, mut neg) = (Vec::new(), Vec::new());
+    // Positives with the (scan's) index of the nodule they are cut from.
+    let (mut pos, mut neg): (Vec<([usize; 3], usize)>, _) = (Vec::new(), Vec::new());
     for c in &candidates {
-        let hit = truth.iter().any(|(t, r)| {
-            let d = (0..3)
+        let distance = |t: &[f64; 3]| {
+            (0..3)
                 .map(|a| (t[a] - c.lps_mm[a]).powi(2))
                 .sum::<f64>()
-                .sqrt();
-            d <= r.max(2.0)
-        });
-        if hit {
-            pos.push(c.zyx)
-        } else {
-            neg.push(c.zyx)
+                .sqrt()
+        };
+        let hit = truth
+            .iter()
+            .enumerate()
+            .filter(|(_, (t, r))| distance(t) <= r.max(2.0))
+            .min_by(|(_, (a, _)), (_, (b, _))| distance(a).total_cmp(&distance(b)));
+        match hit {
+            Some((nodule, _)) => pos.push((c.zyx, nodule)),
+            None => neg.push(c.zyx),
         }
     }
     let dims = iso.dims();
@@ -105,20 +130,25 @@ fn collect(config: &TrainConfig, spec: &PhantomSpec, device: &Device, into: &mut
     } else {
         &TRUTH_SHIFTS[..1]
     };
-    for (t, _) in &truth {
+    for (nodule, (t, _)) in truth.iter().enumerate() {
         if let Some(v) = iso.affine.lps_to_voxel(*t) {
             let centre = [v[2], v[1], v[0]].map(|c| c.round() as isize);
             for shift in shifts {
                 let zyx: [isize; 3] = std::array::from_fn(|a| centre[a] + shift[a]);
                 if (0..3).all(|a| zyx[a] >= 0 && (zyx[a] as usize) < dims[a]) {
-                    pos.push(zyx.map(|c| c as usize));
+                    pos.push((zyx.map(|c| c as usize), nodule));
                 }
             }
         }
     }
     for chunk in pos.chunks(64) {
-        into.positives.extend(download(cut_patches(&padded, chunk)));
+        let centres: Vec<[usize; 3]> = chunk.iter().map(|(zyx, _)| *zyx).collect();
+        into.positives
+            .extend(download(cut_patches(&padded, &centres)));
+        into.nodule_of_positive
+            .extend(chunk.iter().map(|(_, nodule)| into.nodules + nodule));
     }
+    into.nodules += truth.len();
     for chunk in neg.chunks(64) {
         into.negatives.extend(download(cut_patches(&padded, chunk)));
     }
@@ -190,6 +220,8 @@ pub fn train(
     };
     let mut examples = Examples {
         positives: Vec::new(),
+        nodule_of_positive: Vec::new(),
+        nodules: 0,
         negatives: Vec::new(),
     };
     for (i, spec) in config.phantoms.iter().enumerate() {
@@ -204,6 +236,7 @@ pub fn train(
             examples.negatives.len()
         ));
     }
+    let by_nodule = examples.positives_by_nodule();
     let mut optimizer = AdamConfig::new().init();
     let mut rng = config.sample_seed.max(1);
     let half = (config.batch / 2).max(1);
@@ -216,7 +249,13 @@ pub fn train(
                 rng ^= rng << 13;
                 rng ^= rng >> 7;
                 rng ^= rng << 17;
-                let pick = &set[(rng % set.len().max(1) as u64) as usize];
+                let index = if label > 0.5 && config.per_nodule {
+                    let group = &by_nodule[(rng % by_nodule.len().max(1) as u64) as usize];
+                    group[((rng >> 32) % group.len() as u64) as usize]
+                } else {
+                    (rng % set.len().max(1) as u64) as usize
+                };
+                let pick = &set[index];
                 batch.extend(augment(pick, &mut rng));
                 labels.push(label);
             }
@@ -262,4 +301,23 @@ pub fn train(
         seconds: started.elapsed().as_secs_f64(),
     };
     Ok((model.valid(), report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Examples;
+
+    #[test]
+    fn positives_are_grouped_by_their_nodule_and_nodules_without_any_left_out() {
+        let examples = Examples {
+            positives: vec![Vec::new(); 5],
+            nodule_of_positive: vec![0, 2, 2, 0, 2],
+            nodules: 3,
+            negatives: Vec::new(),
+        };
+        assert_eq!(
+            examples.positives_by_nodule(),
+            vec![vec![0, 3], vec![1, 2, 4]]
+        );
+    }
 }
