@@ -445,6 +445,9 @@ fn measured_from_the_middle(
         .collect();
     let same_nodule =
         |a: usize, b: usize| norm(sub(centre[a], centre[b])) < radius[a].min(radius[b]);
+    // Decided on the measurements as they came, then applied: one given
+    // way must not change what another gives way to.
+    let mut gives_way = Vec::new();
     for k in 0..measured.len() {
         if !measured[k].2 {
             continue;
@@ -462,8 +465,11 @@ fn measured_from_the_middle(
             !in_lungs(point)
         };
         if middle != k && radius[k] > radius[middle] && beyond_in_wall() {
-            measured[k].1 = measured[middle].1.clone();
+            gives_way.push((k, middle));
         }
+    }
+    for (k, middle) in gives_way {
+        measured[k].1 = measured[middle].1.clone();
     }
 }
 
