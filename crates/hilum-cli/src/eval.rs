@@ -553,7 +553,14 @@ fn lidc(
                     c.diameter_mm, c.readers, d.confidence, d.measurement.mean_diameter_mm,
                     100.0 * (d.measurement.mean_diameter_mm / c.diameter_mm - 1.0), d.measurement.kind
                 );
-                serde_json::json!({ "readers_diameter_mm": c.diameter_mm, "found": true, "confidence": d.confidence, "false_positives_before": fps_before, "measured_diameter_mm": d.measurement.mean_diameter_mm, "long_axis_mm": d.measurement.long_axis_mm })
+                serde_json::json!({
+                    "readers_diameter_mm": c.diameter_mm,
+                    "found": true,
+                    "confidence": d.confidence,
+                    "false_positives_before": fps_before,
+                    "measured_diameter_mm": d.measurement.mean_diameter_mm,
+                    "long_axis_mm": d.measurement.long_axis_mm,
+                })
             }
             None => {
                 println!(

@@ -166,7 +166,23 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         "device": device.label,
         "seeds": format!("{}..{}", args.seeds.start, args.seeds.end),
         "phantom": args.phantom.record(),
-        "hyper_parameters": { "candidates_per_scan": args.candidates, "learning_rate_schedule": hilum_detect::train::LEARNING_RATE_SCHEDULE, "steps": args.steps, "batch": args.batch, "learning_rate": args.lr, "optimizer": "Adam", "loss": "binary cross-entropy on logits", "patch": hilum_detect::model::PATCH, "iso_mm": hilum_detect::ISO_MM, "truth_positives_at_voxel_shifts": if args.truth_shifts { &hilum_detect::train::TRUTH_SHIFTS[..] } else { &hilum_detect::train::TRUTH_SHIFTS[..1] }, "positives_drawn": if args.per_nodule { "nodule by nodule" } else { "example by example" } },
+        "hyper_parameters": {
+            "candidates_per_scan": args.candidates,
+            "learning_rate_schedule": hilum_detect::train::LEARNING_RATE_SCHEDULE,
+            "steps": args.steps,
+            "batch": args.batch,
+            "learning_rate": args.lr,
+            "optimizer": "Adam",
+            "loss": "binary cross-entropy on logits",
+            "patch": hilum_detect::model::PATCH,
+            "iso_mm": hilum_detect::ISO_MM,
+            "truth_positives_at_voxel_shifts": if args.truth_shifts {
+                &hilum_detect::train::TRUTH_SHIFTS[..]
+            } else {
+                &hilum_detect::train::TRUTH_SHIFTS[..1]
+            },
+            "positives_drawn": if args.per_nodule { "nodule by nodule" } else { "example by example" },
+        },
         "report": report,
         "init": init_record,
     });
