@@ -1,6 +1,7 @@
 //! `hilum train` end to end on one small phantom: weights and a training record
 //! are written, a fine-tune from them keeps their record, and a wrong `--init`
-//! is refused by name before any phantom is generated.
+//! is refused by name before any phantom is generated, and phantoms without
+//! nodules are refused with the reason.
 
 use serde_json::Value;
 use std::path::Path;
@@ -178,4 +179,23 @@ fn the_rescorer_refuses_held_out_seeds() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("held out"), "{stderr}");
+}
+
+#[test]
+fn phantoms_without_nodules_are_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hilum"))
+        .env("HILUM_DEVICE", "cpu")
+        .args(["train", "--out"])
+        .arg(dir.path())
+        .args(["--seeds", "1000..1001", "--size", "128x128x96"])
+        .args(["--slice-mm", "2.5", "--nodules", "0", "--steps", "2"])
+        .args(["--batch", "4", "--candidates", "60"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("0 positive"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!dir.path().join("nodule_net.safetensors").exists());
 }

@@ -16,6 +16,7 @@ use crate::{ISO_MM, MASK_FACTOR};
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor, TensorData};
+use hilum_core::geometry::{norm, sub};
 use hilum_phantom::{generate, PhantomSpec};
 use serde::Serialize;
 
@@ -108,12 +109,7 @@ fn collect(config: &TrainConfig, spec: &PhantomSpec, device: &Device, into: &mut
     // Positives with the (scan's) index of the nodule they are cut from.
     let (mut pos, mut neg): (Vec<([usize; 3], usize)>, _) = (Vec::new(), Vec::new());
     for c in &candidates {
-        let distance = |t: &[f64; 3]| {
-            (0..3)
-                .map(|a| (t[a] - c.lps_mm[a]).powi(2))
-                .sum::<f64>()
-                .sqrt()
-        };
+        let distance = |t: &[f64; 3]| norm(sub(*t, c.lps_mm));
         let hit = truth
             .iter()
             .enumerate()
@@ -232,6 +228,15 @@ pub fn train(
             config.phantoms.len(),
             spec.seed,
             if spec.contrast { ", contrast" } else { "" },
+            examples.positives.len(),
+            examples.negatives.len()
+        ));
+    }
+    // A batch is half positives, half negatives: without either there is
+    // nothing to learn from (phantoms without nodules, say).
+    if examples.positives.is_empty() || examples.negatives.is_empty() {
+        return Err(format!(
+            "the phantoms gave {} positive and {} negative examples; training needs both (are there nodules in them?)",
             examples.positives.len(),
             examples.negatives.len()
         ));
