@@ -157,7 +157,10 @@ fn app() -> Result<()> {
             .arg(cache_dir().join("demo/findings.json")),
     )?;
     eprintln!(
-        "\nDemo study: {}\nViews:      {}\nFindings:   {}\nWith a display, `./x app` opens the desktop app; `hilum serve` serves the same UI to a browser on 127.0.0.1.\nHilum is decision support, not diagnosis.",
+        "\nDemo study: {}\nViews:      {}\nFindings:   {}\n\
+         With a display, `./x app` opens the desktop app; \
+         `hilum serve` serves the same UI to a browser on 127.0.0.1.\n\
+         Hilum is decision support, not diagnosis.",
         demo.display(),
         views.display(),
         cache_dir().join("demo/findings.json").display()

@@ -82,7 +82,12 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             );
         }
     }
-    println!("(process s: the whole command, start-up and adapter discovery included; peak GPU MB: device memory in use by the whole GPU above its level before the run, sampled every 50 ms by nvidia-smi, NVIDIA only — wgpu has no portable query; on the software device GPU memory is host memory and is in peak host MB)");
+    println!(
+        "(process s: the whole command, start-up and adapter discovery included; \
+         peak GPU MB: device memory in use by the whole GPU above its level before the run, \
+         sampled every 50 ms by nvidia-smi, NVIDIA only — wgpu has no portable query; \
+         on the software device GPU memory is host memory and is in peak host MB)"
+    );
     Ok(Outcome::Ok)
 }
 
