@@ -141,6 +141,7 @@ fn fate_says(fate: Fate, probability: f64, measured_off_mm: Option<f64>) -> Stri
         Fate::Suppressed => format!("suppressed by a surer candidate{off}"),
         Fate::BelowMinimum => format!("below the minimum confidence{off}"),
         Fate::PartOfLarger => format!("taken into a larger finding{off}"),
+        Fate::LeakedOffNodule => format!("taken, as leaked, into a nodule's finding{off}"),
         Fate::Finding => format!("a finding{off}"),
     };
     format!("{what} (classifier {probability:.3})")

@@ -58,6 +58,7 @@ fn eval_lists_the_nodules_it_misses_at_4_fp_per_scan_and_why() {
         "nothing-measured",
         "suppressed",
         "part-of-larger",
+        "leaked-off-nodule",
         "finding",
     ];
     let mut with_fate = 0;
