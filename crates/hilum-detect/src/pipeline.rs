@@ -506,7 +506,7 @@ const WHOLE_OFF_CENTRE: f64 = 0.6;
 /// and the larger one another candidate's region leaked off it: sure (at
 /// least [`WHOLE_CONFIDENCE`]), measured at least [`WHOLE_SHARE`] of the
 /// larger one's size and centred beyond [`WHOLE_OFF_CENTRE`] of its radius,
-/// so that it reaches well past the larger one's surface. Rim blobs measure
+/// so that it reaches past the larger one's surface. Rim blobs measure
 /// a few mm against the larger one's tens; on tuning seeds 9480–9519 no sure
 /// finding taken in came near these bounds. Held-out 9564: a 21.1 mm
 /// part-solid nodule, measured 0.2 mm off its centre, lay in the reach of a
