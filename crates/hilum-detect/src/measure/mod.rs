@@ -2,6 +2,7 @@
 //! growing from the centre, long and short axis on the axial slice of largest
 //! area (as Lung-RADS measures), mean diameter, volume, and kind from attenuation.
 
+mod beside_tissue;
 mod calcification;
 mod fat;
 mod region;
@@ -9,6 +10,7 @@ mod shape;
 #[cfg(test)]
 mod tests;
 
+pub use beside_tissue::measure_beside_tissue;
 use calcification::{calcification_in_lung, dense_runs_on};
 use fat::{interior_median_hu, without_fat, FAT_HU};
 use region::{segment, Region, MAX_REACH_MM};

@@ -567,3 +567,24 @@ fn a_halo_beyond_the_candidates_reach_is_grown_again() {
     assert_eq!(m.kind, NoduleKind::PartSolid, "{m:?}");
     assert!((m.mean_diameter_mm - 11.98).abs() < 2.0, "{m:?}");
 }
+
+#[test]
+fn ground_glass_on_the_diaphragm_is_measured_with_the_dome_read_as_lung() {
+    // A 19.4 mm ground-glass nodule on the diaphragm's dome (seed 9754):
+    // tissue fills everything up to 2.5 mm above its centre, so only a cap
+    // shows, and the candidate lies on that cap, 6 mm above the centre.
+    let v = with_mm(ball(9.7, -480, None), 40, |_, _, z| z <= 2.5);
+    let cap = [32.0, 32.0, 32.0 + 6.0 / 0.5];
+    let (plain, plain_centroid) = measure_seeded(&v, cap, 4.4, false, Seed::Centre).unwrap();
+    eprintln!("plain {plain:?} {plain_centroid:?}");
+    let (m, centroid) = measure_beside_tissue(&v, cap, 4.4, false).unwrap();
+    eprintln!("beside {m:?} {centroid:?}");
+    assert_eq!(m.kind, NoduleKind::GroundGlass, "{m:?}");
+    assert!(m.mean_diameter_mm >= 4.4, "{m:?}");
+    // Centred in the cap, above the dome, not in it.
+    assert!((centroid[2] - 32.0) * 0.5 > 2.5, "centroid {centroid:?}");
+    // A seed in the tissue itself is never measured so: a part-solid
+    // nodule's solid part would be read away.
+    let in_dome = [32.0, 32.0, 32.0];
+    assert_eq!(measure_beside_tissue(&v, in_dome, 4.4, false), None);
+}
