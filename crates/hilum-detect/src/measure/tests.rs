@@ -570,21 +570,35 @@ fn a_halo_beyond_the_candidates_reach_is_grown_again() {
 
 #[test]
 fn ground_glass_on_the_diaphragm_is_measured_with_the_dome_read_as_lung() {
-    // A 19.4 mm ground-glass nodule on the diaphragm's dome (seed 9754):
-    // tissue fills everything up to 2.5 mm above its centre, so only a cap
-    // shows, and the candidate lies on that cap, 6 mm above the centre.
-    let v = with_mm(ball(9.7, -480, None), 40, |_, _, z| z <= 2.5);
-    let cap = [32.0, 32.0, 32.0 + 6.0 / 0.5];
-    let (plain, plain_centroid) = measure_seeded(&v, cap, 4.4, false, Seed::Centre).unwrap();
-    eprintln!("plain {plain:?} {plain_centroid:?}");
-    let (m, centroid) = measure_beside_tissue(&v, cap, 4.4, false).unwrap();
-    eprintln!("beside {m:?} {centroid:?}");
+    // Seed 9754's 19.4 mm part-solid nodule on the left diaphragm's dome
+    // (2.5 mm slices), cut out 43 × 43 × 17 voxels around the candidate the
+    // blob filter put on the ground-glass cap that shows (−612 HU), with a
+    // 6.9 mm radius; the dome's tissue fills the slices below.
+    let v = phantom_cut(
+        include_bytes!("testdata/ground-glass-on-the-dome.i16"),
+        [43, 43, 17],
+        2.5,
+    );
+    let candidate = [21.0, 20.6, 7.8];
+    let sp = v.spacing();
+    let off_mm = |c: [f64; 3]| norm(std::array::from_fn(|a| (c[a] - candidate[a]) * sp[a]));
+    // From either seed the region runs on into the dome: over 30 mm of
+    // "part-solid" nodule centred about 11 mm below the candidate.
+    for seed in [Seed::Brightest, Seed::Centre] {
+        let (plain, centroid) = measure_seeded(&v, candidate, 6.93, false, seed).unwrap();
+        assert!(plain.mean_diameter_mm > 30.0, "{seed:?}: {plain:?}");
+        assert!(centroid[2] < 4.0, "{seed:?}: centroid {centroid:?}");
+    }
+    // With the dome read as lung: the cap that shows, as ground glass,
+    // centred by the candidate and at least as wide as its radius.
+    let (m, centroid) = measure_beside_tissue(&v, candidate, 6.93, false).unwrap();
     assert_eq!(m.kind, NoduleKind::GroundGlass, "{m:?}");
-    assert!(m.mean_diameter_mm >= 4.4, "{m:?}");
-    // Centred in the cap, above the dome, not in it.
-    assert!((centroid[2] - 32.0) * 0.5 > 2.5, "centroid {centroid:?}");
-    // A seed in the tissue itself is never measured so: a part-solid
+    assert!((9.5..12.0).contains(&m.mean_diameter_mm), "{m:?}");
+    assert!(off_mm(centroid) < 5.0, "centroid {centroid:?}");
+    // A seed in the dome's tissue is never measured so: a part-solid
     // nodule's solid part would be read away.
-    let in_dome = [32.0, 32.0, 32.0];
-    assert_eq!(measure_beside_tissue(&v, in_dome, 4.4, false), None);
+    assert_eq!(
+        measure_beside_tissue(&v, [21.0, 21.0, 3.0], 6.93, false),
+        None
+    );
 }
