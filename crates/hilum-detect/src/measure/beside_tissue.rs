@@ -5,16 +5,16 @@ use super::{measure_seeded, Seed, LUNG_HU, MAX_REACH_MM, SOLID_HU};
 use hilum_core::{Affine, Volume};
 
 /// Half the side (voxels) of the cube measured in, at least: on the scans
-/// evaluated (0.7–0.9 mm pixels) more than the largest reach in-plane. Finer
+/// evaluated (0.70–0.94 mm pixels) more than the largest reach in-plane. Finer
 /// pixels get more voxels, to hold that reach ([`MAX_REACH_MM`]).
 const HALF_SIDE: usize = 48;
 
 /// [`measure_seeded`] from the candidate's own voxel, in a cube around it
 /// where every voxel of solid attenuation reads as aerated lung, so a
 /// ground-glass region cannot run on into the tissue it lies against (seed
-/// 9754: a 19.4 mm ground-glass nodule on the diaphragm's dome, 63 % of it
-/// in the dome's tissue; seeded on the cap that shows, both regions ran on
-/// into the diaphragm and centred outside the lungs). `None` where the seed
+/// 9754: a 19.4 mm part-solid nodule on the diaphragm's dome, 63 % of it
+/// in the dome's tissue; seeded in the ground-glass cap that shows, both
+/// regions ran on into the diaphragm and centred outside the lungs). `None` where the seed
 /// voxel is itself solid: a part-solid nodule's solid part must never be
 /// cut away. The centroid is returned in `v`'s voxels.
 pub fn measure_beside_tissue(
