@@ -23,8 +23,12 @@ pub fn measure_beside_tissue(
     radius_mm: f64,
     enhanced: bool,
 ) -> Option<(super::Measurement, [f64; 3])> {
-    let at = centre.map(|c| c.round().max(0.0) as usize);
-    if (0..3).any(|a| at[a] >= v.dims[a]) || v.get(at[0], at[1], at[2]) >= SOLID_HU {
+    let at = centre.map(f64::round);
+    if (0..3).any(|a| at[a] < 0.0 || at[a] >= v.dims[a] as f64) {
+        return None;
+    }
+    let at = at.map(|c| c as usize);
+    if v.get(at[0], at[1], at[2]) >= SOLID_HU {
         return None;
     }
     let spacing = v.spacing();
