@@ -47,9 +47,13 @@ pub struct Args {
     truth_shifts: bool,
     /// Draw positives nodule by nodule (a nodule at random, then one of its
     /// examples), so every nodule counts once, as in a FROC, however many
-    /// candidates it has.
-    #[arg(long)]
+    /// candidates it has. The same as `--per-nodule-share 1`.
+    #[arg(long, conflicts_with = "per_nodule_share")]
     per_nodule: bool,
+    /// Draw this share of the positives nodule by nodule (0 to 1) and the
+    /// rest example by example.
+    #[arg(long, value_parser = parse_share)]
+    per_nodule_share: Option<f64>,
 }
 
 /// The phantoms a model is trained and evaluated on: one definition, so that
@@ -130,6 +134,14 @@ pub fn parse_range(s: &str) -> Result<std::ops::Range<u64>, String> {
     Ok(a..b)
 }
 
+/// The share of positives drawn nodule by nodule that the flags ask for.
+fn per_nodule_share(args: &Args) -> f64 {
+    match (args.per_nodule, args.per_nodule_share) {
+        (true, _) => 1.0,
+        (false, share) => share.unwrap_or(0.0),
+    }
+}
+
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     if args.seeds.end > HELD_OUT_SEEDS_FROM {
         anyhow::bail!(
@@ -147,7 +159,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         sample_seed: 17,
         init: args.init.clone(),
         truth_shifts: args.truth_shifts,
-        per_nodule: args.per_nodule,
+        per_nodule_share: per_nodule_share(&args),
     };
     // Read before training: `--out` may be the folder `--init` comes from.
     let init_record = args.init.as_ref().map(|path| {
@@ -181,7 +193,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             } else {
                 &hilum_detect::train::TRUTH_SHIFTS[..1]
             },
-            "positives_drawn": if args.per_nodule { "nodule by nodule" } else { "example by example" },
+            "positives_drawn": match per_nodule_share(&args) {
+                s if s >= 1.0 => "nodule by nodule".to_string(),
+                s if s <= 0.0 => "example by example".to_string(),
+                s => format!("nodule by nodule for a share of {s}, the rest example by example"),
+            },
         },
         "report": report,
         "init": init_record,
@@ -217,6 +233,25 @@ mod tests {
         assert_eq!(enhanced(0.5, 2000..2032), 16);
         assert_eq!(enhanced(0.5, 8000..8020), 10);
         assert!(parse_share("1.5").is_err() && parse_share("-0.1").is_err());
+    }
+
+    #[test]
+    fn per_nodule_is_a_share_of_one_and_the_two_flags_exclude_each_other() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: Args,
+        }
+        let share = |flags: &[&str]| {
+            let argv = ["train", "--out", "x", "--seeds", "1000..1002"];
+            Cli::try_parse_from(argv.iter().chain(flags)).map(|cli| per_nodule_share(&cli.args))
+        };
+        assert_eq!(share(&[]).unwrap(), 0.0);
+        assert_eq!(share(&["--per-nodule"]).unwrap(), 1.0);
+        assert_eq!(share(&["--per-nodule-share", "0.5"]).unwrap(), 0.5);
+        assert!(share(&["--per-nodule", "--per-nodule-share", "0.5"]).is_err());
+        assert!(share(&["--per-nodule-share", "2"]).is_err());
     }
 
     #[test]

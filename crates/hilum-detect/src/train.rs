@@ -35,11 +35,11 @@ pub struct TrainConfig {
     /// ([`TRUTH_SHIFTS`]): seven positives a nodule, so small nodules (a
     /// candidate or two each) weigh as much as large ones (dozens).
     pub truth_shifts: bool,
-    /// Positives drawn nodule by nodule: a batch's positive picks a truth
-    /// nodule at random, then one of its examples, so a 5 mm nodule with one
-    /// or two candidates counts as much as a 25 mm one with dozens, as a FROC
-    /// counts them.
-    pub per_nodule: bool,
+    /// The share of positives drawn nodule by nodule (0 to 1): such a positive
+    /// picks a truth nodule at random, then one of its examples, so a 5 mm
+    /// nodule with one or two candidates counts as much as a 25 mm one with
+    /// dozens, as a FROC counts them; the rest are drawn example by example.
+    pub per_nodule_share: f64,
 }
 
 /// Where a truth nodule's patches are cut with [`TrainConfig::truth_shifts`]:
@@ -200,6 +200,19 @@ fn learning_rate(config: &TrainConfig, step: usize) -> f64 {
     }
 }
 
+/// Whether the next positive is drawn nodule by nodule, `share` of the time.
+/// A share of 0 or 1 draws nothing from `rng`, so runs with either repeat
+/// those made before shares between were possible.
+fn draws_by_nodule(share: f64, rng: &mut u64) -> bool {
+    if share <= 0.0 || share >= 1.0 {
+        return share >= 1.0;
+    }
+    *rng ^= *rng << 13;
+    *rng ^= *rng >> 7;
+    *rng ^= *rng << 17;
+    ((*rng >> 11) as f64 / (1u64 << 53) as f64) < share
+}
+
 /// Trains a classifier on `device` (wrapped for autodiff here), from scratch
 /// or from `config.init`.
 pub fn train(
@@ -254,7 +267,7 @@ pub fn train(
                 rng ^= rng << 13;
                 rng ^= rng >> 7;
                 rng ^= rng << 17;
-                let index = if label > 0.5 && config.per_nodule {
+                let index = if label > 0.5 && draws_by_nodule(config.per_nodule_share, &mut rng) {
                     let group = &by_nodule[(rng % by_nodule.len().max(1) as u64) as usize];
                     group[((rng >> 32) % group.len() as u64) as usize]
                 } else {
@@ -310,7 +323,19 @@ pub fn train(
 
 #[cfg(test)]
 mod tests {
-    use super::Examples;
+    use super::{draws_by_nodule, Examples};
+
+    #[test]
+    fn a_share_of_positives_is_drawn_nodule_by_nodule() {
+        let mut rng = 17u64;
+        assert!(!draws_by_nodule(0.0, &mut rng));
+        assert!(draws_by_nodule(1.0, &mut rng));
+        assert_eq!(rng, 17, "a share of 0 or 1 leaves the draws as they were");
+        let drawn = (0..10_000)
+            .filter(|_| draws_by_nodule(0.3, &mut rng))
+            .count();
+        assert!((2_800..3_200).contains(&drawn), "{drawn} of 10 000");
+    }
 
     #[test]
     fn positives_are_grouped_by_their_nodule_and_nodules_without_any_left_out() {
