@@ -51,9 +51,9 @@ pub const MASK_FACTOR: usize = 2;
 /// seeds 9940–9959 (2.5 mm) 195 rather than 194 of 213 nodules ≥ 4 mm are
 /// found at 4 FP/scan, CPM unchanged (0.872), one more finding ≥ 0.5 on no
 /// nodule; on 9920–9939 (1.5 mm) the same figures; on LIDC-IDRI-0001 one more
-/// finding ≥ 0.5 (ground glass, 2), none more at 4A or above. It costs about
-/// a quarter of the classifier's time (software Vulkan 18–19 s → 22–25 s a
-/// 512×512×300 scan on the Intel machine). 400 since 2026-12-02, 300 before;
+/// finding ≥ 0.5 (ground glass, 2), none more at 4A or above. The classifier
+/// takes about a quarter longer (software Vulkan 18–19 s → 22–25 s a
+/// 512×512×300 scan on a 2-core Intel machine). 400 since 2026-12-02, 300 before;
 /// 500 had added findings at 4A on LIDC-IDRI-0001 with the networks,
 /// candidates and measurement of 2026-12-01 (`models/detector/MODEL_CARD.md`,
 /// "400 candidates a scan", "500 candidates a scan, asked again").
