@@ -150,14 +150,17 @@ fn collect(config: &TrainConfig, spec: &PhantomSpec, device: &Device, into: &mut
     }
 }
 
+/// Advances the sampler (xorshift64) and returns its new state.
+fn next_random(rng: &mut u64) -> u64 {
+    *rng ^= *rng << 13;
+    *rng ^= *rng >> 7;
+    *rng ^= *rng << 17;
+    *rng
+}
+
 /// A random flip of each axis and a random axis order.
 fn augment(patch: &[f32], rng: &mut u64) -> Vec<f32> {
-    let mut next = || {
-        *rng ^= *rng << 13;
-        *rng ^= *rng >> 7;
-        *rng ^= *rng << 17;
-        *rng
-    };
+    let mut next = || next_random(rng);
     let r = next();
     let flips = [r & 1 != 0, r & 2 != 0, r & 4 != 0];
     let perms = [
@@ -207,10 +210,7 @@ fn draws_by_nodule(share: f64, rng: &mut u64) -> bool {
     if share <= 0.0 || share >= 1.0 {
         return share >= 1.0;
     }
-    *rng ^= *rng << 13;
-    *rng ^= *rng >> 7;
-    *rng ^= *rng << 17;
-    ((*rng >> 11) as f64 / (1u64 << 53) as f64) < share
+    ((next_random(rng) >> 11) as f64 / (1u64 << 53) as f64) < share
 }
 
 /// Trains a classifier on `device` (wrapped for autodiff here), from scratch
@@ -264,9 +264,7 @@ pub fn train(
         let mut labels = Vec::with_capacity(2 * half);
         for (set, label) in [(&examples.positives, 1f32), (&examples.negatives, 0f32)] {
             for _ in 0..half {
-                rng ^= rng << 13;
-                rng ^= rng >> 7;
-                rng ^= rng << 17;
+                next_random(&mut rng);
                 let index = if label > 0.5 && draws_by_nodule(config.per_nodule_share, &mut rng) {
                     let group = &by_nodule[(rng % by_nodule.len().max(1) as u64) as usize];
                     group[((rng >> 32) % group.len() as u64) as usize]
