@@ -122,33 +122,29 @@ fn border(dims: [usize; 3]) -> impl Iterator<Item = usize> {
     })
 }
 
-/// Separable box dilation (`grow`) or erosion (`!grow`) of radius `r`.
+/// Separable box dilation (`grow`) or erosion (`!grow`) of radius `r`; the
+/// window is cut at the grid's edge. Each line's running count of set voxels
+/// answers every window in one step, whatever `r`.
 fn morph(mask: &[bool], dims: [usize; 3], r: usize, grow: bool) -> Vec<bool> {
     let [_, dy, dx] = dims;
     let strides = [dy * dx, dx, 1];
     let mut cur = mask.to_vec();
+    let mut counts: Vec<usize> = Vec::new();
     for axis in 0..3 {
         let n = dims[axis];
         let stride = strides[axis];
-        let mut next = cur.clone();
-        for (i, out) in next.iter_mut().enumerate() {
-            let pos = (i / stride) % n;
-            let lo = pos.saturating_sub(r);
-            let hi = (pos + r).min(n - 1);
-            let base = i - pos * stride;
-            let mut any = !grow;
-            for p in lo..=hi {
-                let v = cur[base + p * stride];
-                if grow && v {
-                    any = true;
-                    break;
-                }
-                if !grow && !v {
-                    any = false;
-                    break;
-                }
+        let mut next = vec![false; cur.len()];
+        for base in (0..cur.len()).filter(|&i| (i / stride) % n == 0) {
+            counts.clear();
+            counts.push(0);
+            for p in 0..n {
+                counts.push(counts[p] + usize::from(cur[base + p * stride]));
             }
-            *out = any;
+            for p in 0..n {
+                let (lo, hi) = (p.saturating_sub(r), (p + r).min(n - 1));
+                let set = counts[hi + 1] - counts[lo];
+                next[base + p * stride] = if grow { set > 0 } else { set == hi + 1 - lo };
+            }
         }
         cur = next;
     }
@@ -182,6 +178,66 @@ fn close_cube_and_round(mask: &[bool], dims: [usize; 3], r: usize) -> Vec<bool> 
     let cube = morph(&morph(mask, dims, r, true), dims, r, false);
     let round = morph_round(&morph_round(mask, dims, r, true), dims, r, false);
     cube.iter().zip(&round).map(|(a, b)| *a || *b).collect()
+}
+
+/// How many closing radii (and voxels) beyond a lung's voxels its closing is
+/// computed: the dilation reaches one radius out and the erosion looks one
+/// more beyond that, so within two (and a voxel) the result is the whole
+/// grid's, and beyond them nothing is set.
+const CLOSING_MARGIN: usize = 2;
+
+/// A box of grid voxels, `lo` to `hi` (z, y, x) both included.
+struct GridBox {
+    lo: [usize; 3],
+    hi: [usize; 3],
+}
+
+impl GridBox {
+    /// The box around the set voxels of `set`, `margin` voxels wider on each
+    /// side within the grid; `None` when none is set.
+    fn around(set: &[bool], dims: [usize; 3], margin: usize) -> Option<Self> {
+        let [_, dy, dx] = dims;
+        let mut lo = [usize::MAX; 3];
+        let mut hi = [0; 3];
+        for (i, _) in set.iter().enumerate().filter(|(_, &s)| s) {
+            let at = [i / (dy * dx), (i / dx) % dy, i % dx];
+            for a in 0..3 {
+                lo[a] = lo[a].min(at[a]);
+                hi[a] = hi[a].max(at[a]);
+            }
+        }
+        (lo[0] != usize::MAX).then(|| Self {
+            lo: lo.map(|l| l.saturating_sub(margin)),
+            hi: std::array::from_fn(|a| (hi[a] + margin).min(dims[a] - 1)),
+        })
+    }
+
+    fn dims(&self) -> [usize; 3] {
+        std::array::from_fn(|a| self.hi[a] + 1 - self.lo[a])
+    }
+
+    /// Each voxel's index in the grid of `dims` with its index in the box.
+    fn indices(&self, dims: [usize; 3]) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let [_, dy, dx] = dims;
+        let [_, by, bx] = self.dims();
+        (self.lo[0]..=self.hi[0]).flat_map(move |z| {
+            (self.lo[1]..=self.hi[1]).flat_map(move |y| {
+                (self.lo[2]..=self.hi[2]).map(move |x| {
+                    let in_box = ((z - self.lo[0]) * by + (y - self.lo[1])) * bx + (x - self.lo[2]);
+                    ((z * dy + y) * dx + x, in_box)
+                })
+            })
+        })
+    }
+
+    /// The part of `set` (over the grid of `dims`) inside the box.
+    fn cut(&self, set: &[bool], dims: [usize; 3]) -> Vec<bool> {
+        let mut part = vec![false; self.dims().iter().product()];
+        for (i, j) in self.indices(dims) {
+            part[j] = set[i];
+        }
+        part
+    }
 }
 
 /// Radius (mm) of the erosion that leaves each lung a core and the airways
@@ -392,9 +448,13 @@ pub fn lung_mask(iso: &Tensor<3>, voxel_mm: f64, factor: usize) -> LungMask {
     let r = ((12.0 / cell_mm).round() as usize).max(1);
     let mut owner = vec![0u8; inside_air.len()];
     for (k, lung) in lungs.iter().enumerate() {
-        let closed = close_cube_and_round(lung, dims, r);
-        for (i, o) in owner.iter_mut().enumerate() {
-            if lung[i] || (closed[i] && *o == 0) {
+        let Some(part) = GridBox::around(lung, dims, CLOSING_MARGIN * r + CLOSING_MARGIN) else {
+            continue;
+        };
+        let closed = close_cube_and_round(&part.cut(lung, dims), part.dims(), r);
+        for (i, j) in part.indices(dims) {
+            let o = &mut owner[i];
+            if lung[i] || (closed[j] && *o == 0) {
                 *o = k as u8 + 1;
             }
         }
@@ -481,6 +541,87 @@ mod tests {
         assert!(!closed[at(18, 18, 21)], "the middle of the block's face");
         assert!(!closed[at(18, 18, 26)], "the block's core");
         assert!(!closed[at(18, 18, 31)], "the wall");
+    }
+
+    /// A speckled blob (seeded xorshift) on a grid of `dims`, touching the grid's low corner.
+    fn speckled_blob(dims: [usize; 3], mut state: u64) -> Vec<bool> {
+        let [dz, dy, dx] = dims;
+        (0..dz * dy * dx)
+            .map(|i| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let (z, y, x) = (i / (dy * dx), (i / dx) % dy, i % dx);
+                let inside = z * z + y * y + x * x < 14 * 14;
+                inside && state % 5 != 0
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_box_window_is_any_or_all_of_the_cube_within_the_grid() {
+        let dims = [9, 17, 21];
+        let [dz, dy, dx] = dims;
+        let mask = speckled_blob(dims, 0x9e37_79b9_7f4a_7c15);
+        for r in [1, 2, 4] {
+            for grow in [true, false] {
+                let fast = morph(&mask, dims, r, grow);
+                for z in 0..dz {
+                    for y in 0..dy {
+                        for x in 0..dx {
+                            let mut window =
+                                (z.saturating_sub(r)..=(z + r).min(dz - 1)).flat_map(|k| {
+                                    (y.saturating_sub(r)..=(y + r).min(dy - 1)).flat_map(move |j| {
+                                        (x.saturating_sub(r)..=(x + r).min(dx - 1))
+                                            .map(move |i| (k * dy + j) * dx + i)
+                                    })
+                                });
+                            let expected = if grow {
+                                window.any(|i| mask[i])
+                            } else {
+                                window.all(|i| mask[i])
+                            };
+                            assert_eq!(
+                                fast[(z * dy + y) * dx + x],
+                                expected,
+                                "r {r} grow {grow} at {z} {y} {x}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_lung_closed_within_its_box_is_closed_as_over_the_whole_grid() {
+        let dims = [30, 34, 40];
+        let [_, dy, dx] = dims;
+        let r = 3;
+        // One blob at the grid's corner, one moved off every edge.
+        let corner = speckled_blob(dims, 0x2545_f491_4f6c_dd1d);
+        let mut inner = vec![false; corner.len()];
+        for (i, _) in corner.iter().enumerate().filter(|(_, &c)| c) {
+            let (z, y, x) = (i / (dy * dx), (i / dx) % dy, i % dx);
+            if z + 12 < dims[0] && y + 12 < dims[1] && x + 14 < dims[2] {
+                inner[((z + 12) * dy + y + 12) * dx + x + 14] = true;
+            }
+        }
+        for lung in [corner, inner] {
+            let whole = close_cube_and_round(&lung, dims, r);
+            let part =
+                GridBox::around(&lung, dims, CLOSING_MARGIN * r + CLOSING_MARGIN).expect("a lung");
+            let closed = close_cube_and_round(&part.cut(&lung, dims), part.dims(), r);
+            let mut in_box = vec![false; lung.len()];
+            for (i, j) in part.indices(dims) {
+                in_box[i] = true;
+                assert_eq!(closed[j], whole[i], "voxel {i}");
+            }
+            assert!(
+                (0..lung.len()).all(|i| in_box[i] || !whole[i]),
+                "closed beyond the box"
+            );
+        }
     }
 
     /// Two box lungs (1.5 mm iso voxels, 3 mm mask voxels) 15 mm apart below

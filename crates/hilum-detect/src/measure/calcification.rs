@@ -4,6 +4,7 @@
 
 use super::region::{grow, Region, RAN_OUT};
 use super::shape::{elongation, MAX_ROUND_ELONGATION};
+use super::voxel_set::VoxelSet;
 use super::{CALCIFIED_HU, SMALLEST_NODULE_MM3};
 use hilum_core::geometry::norm;
 use hilum_core::Volume;
@@ -50,7 +51,7 @@ pub(super) fn calcification_in_lung(
     if elongation(&calcified, sp) > MAX_ROUND_ELONGATION {
         return None;
     }
-    let inside: std::collections::HashSet<[usize; 3]> = calcified.iter().copied().collect();
+    let inside = VoxelSet::of(&calcified);
     let margin: [usize; 3] = sp.map(|s| (CALCIFICATION_SHELL_MM / s).ceil() as usize);
     let lo: [usize; 3] = std::array::from_fn(|a| {
         calcified
@@ -70,7 +71,7 @@ pub(super) fn calcification_in_lung(
         for j in lo[1]..=hi[1] {
             for i in lo[0]..=hi[0] {
                 let p = [i, j, k];
-                if inside.contains(&p) {
+                if inside.contains(p) {
                     continue;
                 }
                 let nearest = calcified

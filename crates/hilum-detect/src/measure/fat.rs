@@ -2,6 +2,7 @@
 //! that a region grew into beside a dense core is trimmed off.
 
 use super::region::{grow, Region, MAX_REACH_MM};
+use super::voxel_set::VoxelSet;
 use super::SMALLEST_NODULE_MM3;
 use hilum_core::Volume;
 
@@ -24,7 +25,7 @@ const INTERIOR_MM: f64 = 2.0;
 /// less than [`SMALLEST_NODULE_MM3`] lies that deep.
 pub(super) fn interior_median_hu(v: &Volume, voxels: &[[usize; 3]]) -> Option<i16> {
     let sp = v.spacing();
-    let set: std::collections::HashSet<[usize; 3]> = voxels.iter().copied().collect();
+    let set = VoxelSet::of(voxels);
     let reach: [i64; 3] = [
         (INTERIOR_MM / sp[0]).ceil() as i64,
         (INTERIOR_MM / sp[1]).ceil() as i64,
@@ -42,7 +43,7 @@ pub(super) fn interior_median_hu(v: &Volume, voxels: &[[usize; 3]]) -> Option<i1
         .filter(|p| {
             offsets.iter().all(|o| {
                 let q: [i64; 3] = std::array::from_fn(|a| p[a] as i64 + o[a]);
-                q.iter().all(|&c| c >= 0) && set.contains(&q.map(|c| c as usize))
+                set.contains_signed(q)
             })
         })
         .map(|p| v.get(p[0], p[1], p[2]))
@@ -86,7 +87,7 @@ pub(super) fn without_fat(v: &Volume, seed: [usize; 3], region: Region) -> Optio
     if runs_on || volume < SMALLEST_NODULE_MM3 {
         return None;
     }
-    let dense: std::collections::HashSet<[usize; 3]> = dense.voxels.into_iter().collect();
+    let dense = VoxelSet::of(&dense.voxels);
     let r: [i64; 3] = sp.map(|s| ((RIM_MM / s).round() as i64).max(1));
     let offsets: Vec<[i64; 3]> = (-r[2]..=r[2])
         .flat_map(|k| (-r[1]..=r[1]).flat_map(move |j| (-r[0]..=r[0]).map(move |i| [i, j, k])))
@@ -100,7 +101,7 @@ pub(super) fn without_fat(v: &Volume, seed: [usize; 3], region: Region) -> Optio
     let near_dense = |p: &[usize; 3]| {
         offsets.iter().any(|o| {
             let q: [i64; 3] = std::array::from_fn(|a| p[a] as i64 + o[a]);
-            q.iter().all(|&c| c >= 0) && dense.contains(&q.map(|c| c as usize))
+            dense.contains_signed(q)
         })
     };
     let (voxels, own) = region

@@ -5,16 +5,19 @@
 mod beside_tissue;
 mod calcification;
 mod fat;
+mod rays;
 mod region;
 mod shape;
 #[cfg(test)]
 mod tests;
+mod voxel_set;
 
 pub use beside_tissue::measure_beside_tissue;
 use calcification::{calcification_in_lung, dense_runs_on};
 use fat::{interior_median_hu, without_fat, FAT_HU};
 use region::{segment, Region, MAX_REACH_MM};
 use shape::{elongation, largest_piece, largest_slice_axes, MAX_ROUND_ELONGATION};
+use voxel_set::VoxelSet;
 
 use hilum_core::geometry::norm;
 use hilum_core::{NoduleKind, Volume};
@@ -105,12 +108,12 @@ fn solid_part_within(
 ) -> Vec<[usize; 3]> {
     let hu_at = |p: &[usize; 3]| v.get(p[0], p[1], p[2]);
     let solid_hu = f64::from(core_attenuation(v, core)).min(100.0);
-    let in_core: std::collections::HashSet<[usize; 3]> = core.voxels.iter().copied().collect();
+    let in_core = VoxelSet::of(&core.voxels);
     let mut glass_hu: Vec<i16> = halo
         .voxels
         .iter()
         .zip(&halo.own)
-        .filter(|(p, &own)| own && !in_core.contains(*p))
+        .filter(|(p, &own)| own && !in_core.contains(**p))
         .map(|(p, _)| hu_at(p))
         .collect();
     if glass_hu.is_empty() {

@@ -2,6 +2,8 @@
 //! then cut back where it leaked along a vessel or into a wall, at a sphere
 //! fitted to where rays from its centre found its own edge.
 
+use super::rays::Rays;
+use super::voxel_set::VoxelSet;
 use hilum_core::geometry::{dot, norm};
 use hilum_core::Volume;
 use std::collections::VecDeque;
@@ -30,7 +32,13 @@ pub(super) fn grow(
             .sum::<f64>();
         d <= 1.0 && v.get(p[0], p[1], p[2]) >= threshold
     };
-    let mut seen = std::collections::HashSet::new();
+    // Only voxels within the reach are ever inside.
+    let mut seen = VoxelSet::within(
+        std::array::from_fn(|a| seed[a].saturating_sub(max_radius_vox[a].ceil() as usize)),
+        std::array::from_fn(|a| {
+            (seed[a] + max_radius_vox[a].ceil() as usize).min([nx, ny, nz][a].saturating_sub(1))
+        }),
+    );
     let mut queue = VecDeque::new();
     if inside(seed) {
         seen.insert(seed);
@@ -46,7 +54,7 @@ pub(super) fn grow(
                 continue;
             }
             q[a] = c as usize;
-            if !seen.contains(&q) && inside(q) {
+            if !seen.contains(q) && inside(q) {
                 seen.insert(q);
                 queue.push_back(q);
             }
@@ -54,19 +62,6 @@ pub(super) fn grow(
     }
     let own = vec![true; voxels.len()];
     Region { voxels, own }
-}
-
-/// Unit directions spread evenly over the sphere (a Fibonacci lattice).
-fn directions(n: usize) -> Vec<[f64; 3]> {
-    let golden = std::f64::consts::PI * (3.0 - 5f64.sqrt());
-    (0..n)
-        .map(|i| {
-            let z = 1.0 - 2.0 * (i as f64 + 0.5) / n as f64;
-            let r = (1.0 - z * z).sqrt();
-            let a = golden * i as f64;
-            [r * a.cos(), r * a.sin(), z]
-        })
-        .collect()
 }
 
 /// A sphere through boundary points by least squares (|p|² = 2p·c + R² − |c|²,
@@ -164,8 +159,10 @@ fn confine(
     const PASSES: usize = 4;
     /// A ray longer than this many times its way to the fitted sphere left the nodule.
     const LEAK: f64 = 1.15;
-    let set: std::collections::HashSet<[usize; 3]> = region.voxels.iter().copied().collect();
-    let dirs = directions(RAYS);
+    let set = VoxelSet::of(&region.voxels);
+    static TABLE: std::sync::OnceLock<Rays> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| Rays::new(RAYS));
+    let dirs = &table.dirs;
     let step = 0.25 * sp.iter().cloned().fold(f64::MAX, f64::min);
     // Positions in mm from the volume's first voxel (axis-aligned spacing).
     let mut centre: [f64; 3] = std::array::from_fn(|a| origin[a] as f64 * sp[a]);
@@ -178,7 +175,7 @@ fn confine(
         // A fitted centre can fall outside the region (on a hole in mottled
         // ground glass), where no ray would see it: keep the last pass's cut.
         let at: [i64; 3] = std::array::from_fn(|a| (centre[a] / sp[a]).round() as i64);
-        if at.iter().any(|&c| c < 0) || !set.contains(&at.map(|c| c as usize)) {
+        if !set.contains_signed(at) {
             break;
         }
         let rays: Vec<f64> = dirs
@@ -190,7 +187,7 @@ fn confine(
                     let p: [i64; 3] =
                         std::array::from_fn(|a| ((centre[a] + d[a] * q) / sp[a]).round() as i64);
                     // The region holds only voxels inside the volume.
-                    if p.iter().any(|&c| c < 0) || !set.contains(&p.map(|c| c as usize)) {
+                    if !set.contains_signed(p) {
                         break;
                     }
                     t = q;
@@ -258,12 +255,7 @@ fn confine(
         let (limit, own) = if d <= (2.0 * slack).max(nearest_limit) {
             (f64::MAX, true)
         } else {
-            let nearest = dirs
-                .iter()
-                .enumerate()
-                .max_by(|a, b| dot(*a.1, v).total_cmp(&dot(*b.1, v)))
-                .map_or(0, |(i, _)| i);
-            limits[nearest]
+            limits[table.nearest(v)]
         };
         if d <= limit + slack {
             kept.voxels.push(*p);

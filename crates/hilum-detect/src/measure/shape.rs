@@ -2,7 +2,7 @@
 //! largest area (as Lung-RADS measures), how elongated it is, and its largest
 //! connected piece.
 
-use std::collections::HashSet;
+use super::voxel_set::VoxelSet;
 
 /// Longest over shortest principal spread a part measured as round may have
 /// (a calcified nodule measured on its own, a solid part found by its
@@ -106,17 +106,15 @@ pub(super) fn largest_slice_axes(voxels: &[[usize; 3]], spacing: [f64; 3]) -> (f
         return (0.0, 0.0, k);
     }
     // Only boundary pixels matter for chords; keep it cheap for large nodules.
-    let set: std::collections::HashSet<[usize; 2]> = pixels.iter().copied().collect();
+    let in_slice: Vec<[usize; 3]> = pixels.iter().map(|p| [p[0], p[1], 0]).collect();
+    let set = VoxelSet::of(&in_slice);
     let boundary: Vec<[usize; 2]> = pixels
         .iter()
         .copied()
         .filter(|p| {
             [(0i64, 1i64), (0, -1), (1, 0), (-1, 0)]
                 .iter()
-                .any(|(dx, dy)| {
-                    let q = [(p[0] as i64 + dx) as usize, (p[1] as i64 + dy) as usize];
-                    !set.contains(&q)
-                })
+                .any(|(dx, dy)| !set.contains_signed([p[0] as i64 + dx, p[1] as i64 + dy, 0]))
         })
         .collect();
     let (long, short) = axes(&boundary, [spacing[0], spacing[1]]);
@@ -125,8 +123,8 @@ pub(super) fn largest_slice_axes(voxels: &[[usize; 3]], spacing: [f64; 3]) -> (f
 
 /// The largest 26-connected piece of `voxels` (empty when there are none).
 pub(super) fn largest_piece(voxels: &[[usize; 3]]) -> Vec<[usize; 3]> {
-    let set: HashSet<[usize; 3]> = voxels.iter().copied().collect();
-    let mut seen: HashSet<[usize; 3]> = HashSet::new();
+    let set = VoxelSet::of(voxels);
+    let mut seen = VoxelSet::empty_over(voxels);
     let mut largest: Vec<[usize; 3]> = Vec::new();
     for &start in voxels {
         if !seen.insert(start) {
@@ -144,7 +142,7 @@ pub(super) fn largest_piece(voxels: &[[usize; 3]]) -> Vec<[usize; 3]> {
                             continue;
                         }
                         let q = q.map(|c| c as usize);
-                        if set.contains(&q) && seen.insert(q) {
+                        if set.contains(q) && seen.insert(q) {
                             piece.push(q);
                         }
                     }
