@@ -19,6 +19,11 @@ pub struct Args {
     /// Runs per device: the first pays shader compilation, later ones show a warm process.
     #[arg(long, default_value_t = 2)]
     runs: usize,
+    /// Devices to time, in order; on a machine lent for a few minutes, `gpu`
+    /// alone spares the CPU backend's minute a run.
+    #[arg(long, value_delimiter = ',', default_value = "gpu,software,cpu",
+          value_parser = ["gpu", "software", "cpu"])]
+    devices: Vec<String>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
@@ -38,7 +43,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     println!("host: {}", host_description());
     println!("| device | run | load ms | iso ms | lung mask ms | candidates ms | CNN ms | measure ms | total ms | process s | peak host MB | peak GPU MB |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for device in ["gpu", "software", "cpu"] {
+    for device in args.devices.iter().map(String::as_str) {
         for run in 1..=args.runs.max(1) {
             let json = std::env::temp_dir().join(format!("hilum-bench-{device}-{run}.json"));
             let _ = std::fs::remove_file(&json);
