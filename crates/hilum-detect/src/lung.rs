@@ -548,12 +548,9 @@ mod tests {
         let [dz, dy, dx] = dims;
         (0..dz * dy * dx)
             .map(|i| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
+                let speck = crate::train::next_random(&mut state) % 5 == 0;
                 let (z, y, x) = (i / (dy * dx), (i / dx) % dy, i % dx);
-                let inside = z * z + y * y + x * x < 14 * 14;
-                inside && state % 5 != 0
+                z * z + y * y + x * x < 14 * 14 && !speck
             })
             .collect()
     }

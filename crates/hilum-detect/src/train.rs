@@ -151,7 +151,7 @@ fn collect(config: &TrainConfig, spec: &PhantomSpec, device: &Device, into: &mut
 }
 
 /// Advances the sampler (xorshift64) and returns its new state.
-fn next_random(rng: &mut u64) -> u64 {
+pub(crate) fn next_random(rng: &mut u64) -> u64 {
     *rng ^= *rng << 13;
     *rng ^= *rng >> 7;
     *rng ^= *rng << 17;

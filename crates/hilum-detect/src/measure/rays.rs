@@ -6,7 +6,7 @@
 use hilum_core::geometry::{dot, norm};
 
 /// Unit directions spread evenly over the sphere (a Fibonacci lattice).
-pub(super) fn directions(n: usize) -> Vec<[f64; 3]> {
+fn directions(n: usize) -> Vec<[f64; 3]> {
     let golden = std::f64::consts::PI * (3.0 - 5f64.sqrt());
     (0..n)
         .map(|i| {
@@ -141,10 +141,7 @@ mod tests {
         // And directions off the grid.
         let mut state = 0x2545_f491_4f6c_dd1du64;
         let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+            (crate::train::next_random(&mut state) >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
         };
         for _ in 0..200_000 {
             let v = [next(), next(), next()];
