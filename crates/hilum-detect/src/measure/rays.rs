@@ -1,7 +1,8 @@
 //! The directions a region's edge is looked for in, and which of them a voxel
 //! lies in. Asking every direction for every voxel of a region grown into a
-//! wall was nine tenths of the measuring time; a table over the sphere names
-//! the few directions that can be nearest, and only those are asked.
+//! wall was about half of the measuring time (perf, 512 × 512 × 300 phantom);
+//! a table over the sphere names the few directions that can be nearest, and
+//! only those are asked.
 
 use hilum_core::geometry::{dot, norm};
 

@@ -1,7 +1,7 @@
 //! A set of voxels kept as a bitmap over a box. Measuring asks whether a
 //! voxel belongs to a region millions of times a scan (region growing, ray
-//! casting, interiors, pieces); hashing each voxel took more time than the
-//! rest of the measuring.
+//! casting, interiors, pieces); growing regions through hashed sets was
+//! nearly half of the measuring time (perf, 512 × 512 × 300 phantom).
 
 /// Voxels (i, j, k) within a box, each present or not.
 pub(super) struct VoxelSet {
