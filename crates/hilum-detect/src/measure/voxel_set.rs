@@ -3,11 +3,13 @@
 //! casting, interiors, pieces); growing regions through hashed sets was
 //! nearly half of the measuring time (perf, 512 × 512 × 300 phantom).
 
-/// Voxels (i, j, k) within a box, each present or not.
+/// Voxels (i, j, k) within a box, each present or not: a bit each, so a
+/// region grown to the largest reach on fine voxels (30 mm at 0.35 mm
+/// pixels and 0.625 mm slices) keeps its box under half a megabyte.
 pub(super) struct VoxelSet {
     lo: [usize; 3],
     dims: [usize; 3],
-    present: Vec<bool>,
+    present: Vec<u64>,
 }
 
 impl VoxelSet {
@@ -17,7 +19,7 @@ impl VoxelSet {
         Self {
             lo,
             dims,
-            present: vec![false; dims.iter().product()],
+            present: vec![0; dims.iter().product::<usize>().div_ceil(64)],
         }
     }
 
@@ -53,7 +55,8 @@ impl VoxelSet {
     }
 
     pub(super) fn contains(&self, p: [usize; 3]) -> bool {
-        self.index(p).is_some_and(|i| self.present[i])
+        self.index(p)
+            .is_some_and(|i| self.present[i / 64] & (1 << (i % 64)) != 0)
     }
 
     /// [`VoxelSet::contains`] for a voxel that may lie before the volume's
@@ -65,7 +68,10 @@ impl VoxelSet {
     /// Adds `p`, which must lie within the set's box; whether it was not there yet.
     pub(super) fn insert(&mut self, p: [usize; 3]) -> bool {
         let i = self.index(p).expect("a voxel within the set's box");
-        !std::mem::replace(&mut self.present[i], true)
+        let (word, bit) = (&mut self.present[i / 64], 1 << (i % 64));
+        let new = *word & bit == 0;
+        *word |= bit;
+        new
     }
 }
 
