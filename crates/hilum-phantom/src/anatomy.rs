@@ -2,6 +2,7 @@
 //! mm). The shapes vary with the seed within a normal adult range.
 
 use crate::rng::Rng;
+use crate::structures::{Tube, TubeKind};
 use hilum_core::Lobe;
 
 pub type P3 = [f32; 3];
@@ -33,6 +34,9 @@ pub struct Lung {
     pub cy: f32,
     pub lateral: f32,
     pub medial: f32,
+    /// Medial half-axis above the hilum, where the lung wraps around the
+    /// great vessels (which then indent it) instead of stopping short of them.
+    pub medial_above_hilum: f32,
     pub anterior: f32,
     pub posterior: f32,
     /// Height of the diaphragm dome's top.
@@ -57,6 +61,9 @@ pub struct Anatomy {
     pub table_y: f32,
     /// Heart and vessels, HU: [`hu::BLOOD`] unless contrast raises it.
     pub blood_hu: f32,
+    /// The aorta, the superior vena cava and the trachea: drawn as tubes, and
+    /// the lungs' medial surfaces curve around them.
+    pub mediastinum: Vec<Tube>,
 }
 
 impl Anatomy {
@@ -74,6 +81,7 @@ impl Anatomy {
             cy: 4.0,
             lateral: 66.0 * scale * rng.range(0.95, 1.05),
             medial: 40.0 * scale,
+            medial_above_hilum: 62.0 * scale,
             anterior: 68.0 * scale,
             posterior: 80.0 * scale * rng.range(0.95, 1.05),
             // The right dome sits higher, over the liver.
@@ -81,7 +89,8 @@ impl Anatomy {
         };
         let lungs = [lung(-1.0, rng), lung(1.0, rng)];
         let hilum_z = apex_z - 0.45 * height;
-        Self {
+        let mut anatomy = Self {
+            mediastinum: Vec::new(),
             body_a,
             body_b,
             fat: rng.range(8.0, 18.0),
@@ -97,7 +106,86 @@ impl Anatomy {
             rib_pitch: height / 10.5,
             table_y: body_b + 1.5,
             blood_hu: hu::BLOOD,
-        }
+        };
+        anatomy.mediastinum = anatomy.mediastinal_tubes();
+        anatomy
+    }
+
+    /// Where a lung's pulmonary artery enters it (`side` −1 right, +1 left).
+    pub fn hilum(&self, side: f32) -> P3 {
+        [side * 46.0, 2.0, self.hilum_z]
+    }
+
+    /// Where a lung's main bronchus ends and its airway tree begins.
+    pub fn bronchus_end(&self, side: f32) -> P3 {
+        [side * 38.0, 8.0, self.hilum_z + 8.0]
+    }
+
+    /// The aorta (ascending, arch, descending beside the spine), the superior
+    /// vena cava into the heart and the trachea.
+    fn mediastinal_tubes(&self) -> Vec<Tube> {
+        let t = |a: P3, b: P3, ra: f32, rb: f32, kind| Tube { a, b, ra, rb, kind };
+        let heart_top = self.heart_top();
+        let arch_z = self.carina_z + 22.0;
+        let aorta_y = self.spine_y - 26.0;
+        vec![
+            t(
+                [8.0, -22.0, heart_top - 20.0],
+                [8.0, -22.0, arch_z],
+                15.0,
+                14.0,
+                TubeKind::Vessel,
+            ),
+            t(
+                [8.0, -22.0, arch_z],
+                [20.0, 12.0, arch_z + 10.0],
+                14.0,
+                13.0,
+                TubeKind::Vessel,
+            ),
+            t(
+                [20.0, 12.0, arch_z + 10.0],
+                [24.0, aorta_y, arch_z],
+                13.0,
+                12.5,
+                TubeKind::Vessel,
+            ),
+            t(
+                [24.0, aorta_y, arch_z],
+                [20.0, aorta_y - 4.0, self.base_z - 60.0],
+                12.5,
+                11.0,
+                TubeKind::Vessel,
+            ),
+            t(
+                [-22.0, -18.0, self.apex_z + 10.0],
+                [-22.0, -16.0, heart_top - 25.0],
+                10.0,
+                10.0,
+                TubeKind::Vessel,
+            ),
+            t(
+                [0.0, -14.0, self.apex_z + 40.0],
+                [0.0, -2.0, self.carina_z],
+                9.5,
+                9.0,
+                TubeKind::Airway,
+            ),
+        ]
+    }
+
+    /// Top of the heart (mm), where the great vessels leave it.
+    pub fn heart_top(&self) -> f32 {
+        self.heart_c[2] + self.heart_r[2] * 0.7
+    }
+
+    /// 0 up to 5 mm above the hilum, 1 from 25 mm above it: how far the lungs'
+    /// medial surfaces reach towards the vena cava and the aorta. Lower down,
+    /// where the pulmonary arteries and the bronchi run, they stop short of the
+    /// mediastinum, as before.
+    fn above_hilum(&self, z: f32) -> f32 {
+        let t = ((z - (self.hilum_z + 5.0)) / 20.0).clamp(0.0, 1.0);
+        t * t * (3.0 - 2.0 * t)
     }
 
     /// Relative height in the lung: 0 at the dome, 1 at the apex.
@@ -116,7 +204,14 @@ impl Anatomy {
         }
         let dx = (x - l.cx) * l.side;
         let dy = y - l.cy;
-        let a = if dx > 0.0 { l.lateral } else { l.medial } * s;
+        let a = if dx > 0.0 {
+            l.lateral * s
+        } else {
+            // Above the hilum the medial surface narrows less towards the
+            // apex, so it reaches the vena cava and the aorta.
+            let w = self.above_hilum(z);
+            l.medial * s * (1.0 - w) + l.medial_above_hilum * s.sqrt() * w
+        };
         let b = if dy > 0.0 { l.posterior } else { l.anterior } * s;
         let e = ((dx / a).powi(2) + (dy / b).powi(2)).sqrt();
         let mut depth = (1.0 - e) * a.min(b);
@@ -127,7 +222,22 @@ impl Anatomy {
         // The heart and the spine indent the lungs.
         depth = depth.min(self.heart_depth(p).mul_add(-1.0, -3.0));
         let spine_d = ((x).powi(2) + (y - self.spine_y).powi(2)).sqrt() - 32.0;
-        depth.min(spine_d)
+        depth = depth.min(spine_d);
+        // The great vessels bulge into the lungs' medial surfaces, the lung
+        // directly on the vessel (its pleura too thin to draw); the trachea
+        // keeps its wall and a little fat.
+        if depth > -4.0 && x.abs() < 60.0 {
+            for tube in &self.mediastinum {
+                let (d, r) = tube.distance(p);
+                let margin = if tube.kind == TubeKind::Airway {
+                    4.0
+                } else {
+                    0.5
+                };
+                depth = depth.min(d - r - margin);
+            }
+        }
+        depth
     }
 
     /// The larger of the two lungs' depths at `p`.
@@ -286,5 +396,44 @@ impl Anatomy {
             }
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Above the hilum the right lung reaches the superior vena cava and curves
+    /// around it, as on a real scan; no lung is drawn inside the vessel.
+    #[test]
+    fn the_right_lung_wraps_the_vena_cava_above_the_hilum() {
+        for seed in 0..6 {
+            let a = Anatomy::new(&mut Rng::new(seed), 299.0);
+            let right = &a.lungs[0];
+            let svc = &a.mediastinum[4];
+            let mut closest = f32::MAX;
+            for step in 0..8 {
+                let z = a.hilum_z + 25.0 + 5.0 * step as f32;
+                let (axis_x, axis_y) = (svc.a[0], svc.a[1]);
+                let (_, r) = svc.distance([axis_x, axis_y, z]);
+                let inside = (0..20).map(|i| axis_x - r * i as f32 / 20.0);
+                assert!(
+                    inside
+                        .clone()
+                        .all(|x| a.lung_depth(right, [x, axis_y, z]) <= 0.0),
+                    "seed {seed}: lung inside the vena cava at z {z}"
+                );
+                let gap = (0..400)
+                    .map(|i| 0.1 * i as f32)
+                    .find(|g| a.lung_depth(right, [axis_x - r - g, axis_y, z]) > 0.0);
+                if let Some(g) = gap {
+                    closest = closest.min(g);
+                }
+            }
+            assert!(
+                closest <= 1.5,
+                "seed {seed}: lung {closest} mm from the vena cava"
+            );
+        }
     }
 }

@@ -27,7 +27,8 @@ use structures::{build_tubes, draw_nodule, draw_tube, place_nodules, Attachment,
 /// 2: no nodule hidden in a vessel (2026-11-30).
 /// 3: an enhanced phantom's files carry the Contrast/Bolus module (2026-12-01).
 /// 4: the lungs' boundary averaged over the slice thickness (2026-12-01).
-pub const GENERATION: u32 = 4;
+/// 5: the lungs wrap around the aorta and the superior vena cava (2026-12-04).
+pub const GENERATION: u32 = 5;
 
 /// What to generate.
 #[derive(Clone, Debug, Serialize)]
@@ -323,7 +324,7 @@ fn draw_slice(ctx: &SliceContext, noise_hu: f32, noise: &mut Rng, out: &mut [i16
             let p = [x0 + i as f32 * px, y, ctx.z];
             let mut v = a.background(p);
             for lung in &a.lungs {
-                if (p[0] - lung.cx).abs() > lung.lateral.max(lung.medial) + 4.0 {
+                if (p[0] - lung.cx).abs() > lung.lateral.max(lung.medial_above_hilum) + 4.0 {
                     continue;
                 }
                 // The slice averages the lung's boundary over its thickness

@@ -189,76 +189,31 @@ impl TreeGrower<'_> {
 /// All tubes of the chest: great vessels, pulmonary arteries and veins, airways.
 pub fn build_tubes(anatomy: &Anatomy, rng: &mut Rng) -> Vec<Tube> {
     let mut tubes = Vec::new();
-    let t = |a: P3, b: P3, ra: f32, rb: f32, kind| Tube { a, b, ra, rb, kind };
-    let heart_top = anatomy.heart_c[2] + anatomy.heart_r[2] * 0.7;
-    let arch_z = anatomy.carina_z + 22.0;
-    let aorta_y = anatomy.spine_y - 26.0;
-    // Aorta: ascending, arch, descending beside the spine.
-    tubes.push(t(
-        [8.0, -22.0, heart_top - 20.0],
-        [8.0, -22.0, arch_z],
-        15.0,
-        14.0,
-        TubeKind::Vessel,
-    ));
-    tubes.push(t(
-        [8.0, -22.0, arch_z],
-        [20.0, 12.0, arch_z + 10.0],
-        14.0,
-        13.0,
-        TubeKind::Vessel,
-    ));
-    tubes.push(t(
-        [20.0, 12.0, arch_z + 10.0],
-        [24.0, aorta_y, arch_z],
-        13.0,
-        12.5,
-        TubeKind::Vessel,
-    ));
-    tubes.push(t(
-        [24.0, aorta_y, arch_z],
-        [20.0, aorta_y - 4.0, anatomy.base_z - 60.0],
-        12.5,
-        11.0,
-        TubeKind::Vessel,
-    ));
-    // Superior vena cava.
-    tubes.push(t(
-        [-22.0, -18.0, anatomy.apex_z + 10.0],
-        [-22.0, -16.0, heart_top - 10.0],
-        10.0,
-        10.0,
-        TubeKind::Vessel,
-    ));
-    // Trachea and main bronchi.
-    tubes.push(t(
-        [0.0, -14.0, anatomy.apex_z + 40.0],
-        [0.0, -2.0, anatomy.carina_z],
-        9.5,
-        9.0,
-        TubeKind::Airway,
-    ));
+    // Aorta, superior vena cava, trachea: the anatomy curves the lungs
+    // around them.
+    tubes.extend(anatomy.mediastinum.iter().cloned());
 
     for (i, lung) in anatomy.lungs.iter().enumerate() {
         let s = lung.side;
-        let hilum = [s * 46.0, 2.0, anatomy.hilum_z];
         let mut rng = Rng::stream(rng.next_u64(), i as u64);
-        // Pulmonary artery from the trunk to the hilum.
-        tubes.push(t(
-            [4.0, -30.0, heart_top],
-            hilum,
-            11.0,
-            8.0,
-            TubeKind::Vessel,
-        ));
-        let bronchus = [s * 38.0, 8.0, anatomy.hilum_z + 8.0];
-        tubes.push(t(
-            [0.0, -2.0, anatomy.carina_z],
-            bronchus,
-            6.5,
-            5.5,
-            TubeKind::Airway,
-        ));
+        let hilum = anatomy.hilum(s);
+        let bronchus = anatomy.bronchus_end(s);
+        // Pulmonary artery from the trunk to the hilum, main bronchus from the
+        // carina: drawn over the lung's medial edge.
+        tubes.push(Tube {
+            a: [4.0, -30.0, anatomy.heart_top()],
+            b: hilum,
+            ra: 11.0,
+            rb: 8.0,
+            kind: TubeKind::Vessel,
+        });
+        tubes.push(Tube {
+            a: [0.0, -2.0, anatomy.carina_z],
+            b: bronchus,
+            ra: 6.5,
+            rb: 5.5,
+            kind: TubeKind::Airway,
+        });
 
         let roots: [P3; 7] = [
             [0.25 * s, 0.1, 1.0],
