@@ -111,16 +111,6 @@ impl Anatomy {
         anatomy
     }
 
-    /// Where a lung's pulmonary artery enters it (`side` −1 right, +1 left).
-    pub fn hilum(&self, side: f32) -> P3 {
-        [side * 46.0, 2.0, self.hilum_z]
-    }
-
-    /// Where a lung's main bronchus ends and its airway tree begins.
-    pub fn bronchus_end(&self, side: f32) -> P3 {
-        [side * 38.0, 8.0, self.hilum_z + 8.0]
-    }
-
     /// The aorta (ascending, arch, descending beside the spine), the superior
     /// vena cava into the heart and the trachea.
     fn mediastinal_tubes(&self) -> Vec<Tube> {
@@ -225,7 +215,8 @@ impl Anatomy {
         depth = depth.min(spine_d);
         // The great vessels bulge into the lungs' medial surfaces, the lung
         // directly on the vessel (its pleura too thin to draw); the trachea
-        // keeps its wall and a little fat.
+        // keeps its wall and a little fat. Only near the medial surfaces:
+        // further out the depth is already too low to draw or place anything.
         if depth > -4.0 && x.abs() < 60.0 {
             for tube in &self.mediastinum {
                 let (d, r) = tube.distance(p);
@@ -410,7 +401,11 @@ mod tests {
         for seed in 0..6 {
             let a = Anatomy::new(&mut Rng::new(seed), 299.0);
             let right = &a.lungs[0];
-            let svc = &a.mediastinum[4];
+            let svc = a
+                .mediastinum
+                .iter()
+                .find(|t| t.kind == TubeKind::Vessel && t.a[0] < 0.0)
+                .expect("the vena cava, the one vessel right of the midline");
             let mut closest = f32::MAX;
             for step in 0..8 {
                 let z = a.hilum_z + 25.0 + 5.0 * step as f32;

@@ -196,10 +196,8 @@ pub fn build_tubes(anatomy: &Anatomy, rng: &mut Rng) -> Vec<Tube> {
     for (i, lung) in anatomy.lungs.iter().enumerate() {
         let s = lung.side;
         let mut rng = Rng::stream(rng.next_u64(), i as u64);
-        let hilum = anatomy.hilum(s);
-        let bronchus = anatomy.bronchus_end(s);
-        // Pulmonary artery from the trunk to the hilum, main bronchus from the
-        // carina: drawn over the lung's medial edge.
+        let hilum = [s * 46.0, 2.0, anatomy.hilum_z];
+        // Pulmonary artery from the trunk to the hilum.
         tubes.push(Tube {
             a: [4.0, -30.0, anatomy.heart_top()],
             b: hilum,
@@ -207,6 +205,7 @@ pub fn build_tubes(anatomy: &Anatomy, rng: &mut Rng) -> Vec<Tube> {
             rb: 8.0,
             kind: TubeKind::Vessel,
         });
+        let bronchus = [s * 38.0, 8.0, anatomy.hilum_z + 8.0];
         tubes.push(Tube {
             a: [0.0, -2.0, anatomy.carina_z],
             b: bronchus,
