@@ -320,6 +320,12 @@ pub fn hidden_in_vessel(tubes: &[Tube], center: P3, radius: f32) -> bool {
         })
 }
 
+/// One pleural nodule in this many lies on the diaphragm rather than on the
+/// ribs or the mediastinum. On slices of 2 mm or more the dome's top is a
+/// faint disc of partial volume, much like ground glass; a nodule sitting on
+/// it is what a detector that learns to ignore that disc must still find.
+const ON_DIAPHRAGM: usize = 4;
+
 /// Places `count` nodules in the lungs: free in the parenchyma, touching the
 /// pleura, or abutting a vessel. Nodules keep 5 mm apart and none is hidden in a
 /// vessel.
@@ -378,9 +384,16 @@ fn add_nodules(
                 if attachment == Attachment::Free {
                     (depth > radius + 3.0).then_some(p)
                 } else if depth > 0.0 {
-                    // March outwards in the axial plane until the pleura, then
-                    // step back so the nodule straddles it.
-                    let dir = unit([p[0] - lung.cx, p[1] - lung.cy, 0.0]);
+                    // March outwards until the pleura, then step back so the
+                    // nodule straddles it: in the axial plane to the ribs or
+                    // the mediastinum, or (one in `ON_DIAPHRAGM`) straight
+                    // down onto the diaphragm (or the heart's shoulder, where
+                    // the lung runs over it).
+                    let dir = if rng.below(ON_DIAPHRAGM) == 0 {
+                        [0.0, 0.0, -1.0]
+                    } else {
+                        unit([p[0] - lung.cx, p[1] - lung.cy, 0.0])
+                    };
                     let mut q = p;
                     while anatomy.lung_depth(&lung, q) > 0.0 {
                         q = add(q, mul(dir, 0.5));
@@ -531,5 +544,31 @@ mod tests {
             }
         }
         assert!(on_vessel >= 12, "{on_vessel} nodules on vessels");
+    }
+
+    #[test]
+    fn some_pleural_nodules_sit_on_the_diaphragm() {
+        let (mut on_diaphragm, mut pleural) = (0, 0);
+        for seed in 0..6 {
+            let mut rng = Rng::new(seed);
+            let anatomy = Anatomy::new(&mut rng, 299.0);
+            let tubes = build_tubes(&anatomy, &mut rng);
+            let mut replacements = Rng::stream(seed, 1);
+            for n in place_nodules(&anatomy, &tubes, &mut rng, &mut replacements, 12) {
+                if n.attachment != Attachment::Pleura {
+                    continue;
+                }
+                pleural += 1;
+                // Lung above it, the pleura just below its centre.
+                let at = |dz: f32| anatomy.max_lung_depth(add(n.center, [0.0, 0.0, dz]));
+                if at(n.radius) > 0.0 && at(-0.6 * n.radius) <= 0.0 {
+                    on_diaphragm += 1;
+                }
+            }
+        }
+        assert!(
+            on_diaphragm >= 3 && on_diaphragm * 2 < pleural,
+            "{on_diaphragm} of {pleural} pleural nodules on the diaphragm"
+        );
     }
 }
