@@ -89,6 +89,21 @@ fn eval_lists_the_nodules_it_misses_at_4_fp_per_scan_and_why() {
         summary.contains(&format!(": {} of {total}: ", total - found)),
         "{summary}"
     );
+    // Found by where they sit: the sites cover every nodule once.
+    let by_site = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("found at 4 FP/scan: "))
+        .unwrap_or_else(|| panic!("no count by site in\n{stdout}"));
+    let (mut found_by_site, mut total_by_site) = (0, 0);
+    for cell in by_site.split(", ") {
+        let words: Vec<&str> = cell.split(' ').collect();
+        let [.., found_here, "of", total_here] = words[..] else {
+            panic!("{cell}")
+        };
+        found_by_site += found_here.parse::<usize>().unwrap();
+        total_by_site += total_here.parse::<usize>().unwrap();
+    }
+    assert_eq!((found_by_site, total_by_site), (found, total), "{by_site}");
     // One table row for each miss.
     let rows = stdout
         .lines()

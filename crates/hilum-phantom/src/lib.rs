@@ -90,7 +90,8 @@ pub struct TruthNodule {
     /// The solid part of a part-solid nodule (the whole of a solid one), mm.
     pub solid_diameter_mm: Option<f64>,
     pub lobe: Lobe,
-    /// "pleura", "vessel", or null for a nodule free in the parenchyma.
+    /// "pleura" (of the ribs or the mediastinum), "diaphragm", "vessel", or
+    /// null for a nodule free in the parenchyma.
     pub attached: Option<&'static str>,
     /// Peak attenuation drawn, HU.
     pub hu: f64,
@@ -289,6 +290,7 @@ fn truth_nodule(id: usize, n: &Nodule, volume: &Volume) -> TruthNodule {
         attached: match n.attachment {
             Attachment::Free => None,
             Attachment::Pleura => Some("pleura"),
+            Attachment::Diaphragm => Some("diaphragm"),
             Attachment::Vessel => Some("vessel"),
         },
         hu: round2(f64::from(n.hu)),

@@ -68,7 +68,10 @@ impl Tube {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Attachment {
     Free,
+    /// Astride the pleura of the ribs or the mediastinum (the heart's too).
     Pleura,
+    /// Astride the pleura on the diaphragm.
+    Diaphragm,
     Vessel,
 }
 
@@ -326,6 +329,11 @@ pub fn hidden_in_vessel(tubes: &[Tube], center: P3, radius: f32) -> bool {
 /// it is what a detector that learns to ignore that disc must still find.
 const ON_DIAPHRAGM: usize = 4;
 
+/// How far outside the heart (in `Anatomy::heart_depth`'s units) a nodule
+/// marched down onto tissue still lies on the heart's shoulder, not the
+/// diaphragm.
+const HEART_SHOULDER: f32 = 6.0;
+
 /// Places `count` nodules in the lungs: free in the parenchyma, touching the
 /// pleura, or abutting a vessel. Nodules keep 5 mm apart and none is hidden in a
 /// vessel.
@@ -367,14 +375,14 @@ fn add_nodules(
         attempts += 1;
         let (kind, diameter) = draw_kind(rng);
         let radius = diameter / 2.0;
-        let attachment = match rng.below(4) {
+        let mut attachment = match rng.below(4) {
             0 => Attachment::Pleura,
             1 => Attachment::Vessel,
             _ => Attachment::Free,
         };
         let lung = anatomy.lungs[rng.below(2)];
         let candidate = match attachment {
-            Attachment::Free | Attachment::Pleura => {
+            Attachment::Free | Attachment::Pleura | Attachment::Diaphragm => {
                 let p = [
                     lung.cx + rng.range(-70.0, 70.0),
                     lung.cy + rng.range(-75.0, 85.0),
@@ -389,7 +397,8 @@ fn add_nodules(
                     // the mediastinum, or (one in `ON_DIAPHRAGM`) straight
                     // down onto the diaphragm (or the heart's shoulder, where
                     // the lung runs over it).
-                    let dir = if rng.below(ON_DIAPHRAGM) == 0 {
+                    let down = rng.below(ON_DIAPHRAGM) == 0;
+                    let dir = if down {
                         [0.0, 0.0, -1.0]
                     } else {
                         unit([p[0] - lung.cx, p[1] - lung.cy, 0.0])
@@ -397,6 +406,11 @@ fn add_nodules(
                     let mut q = p;
                     while anatomy.lung_depth(&lung, q) > 0.0 {
                         q = add(q, mul(dir, 0.5));
+                    }
+                    // The lung ends 3 mm off the heart, where the heart's
+                    // depth reads −2 to −3; the diaphragm lies further off.
+                    if down && anatomy.heart_depth(q) < -HEART_SHOULDER {
+                        attachment = Attachment::Diaphragm;
                     }
                     Some(sub(q, mul(dir, 0.55 * radius)))
                 } else {
@@ -526,15 +540,22 @@ mod tests {
             .any(|t| t.kind == TubeKind::Airway && t.ra < 2.0));
     }
 
+    /// The anatomy, vessel trees and 12 nodules `generate` draws for a 300 mm scan.
+    fn placed(seed: u64) -> (Anatomy, Vec<Tube>, Vec<Nodule>) {
+        let mut rng = Rng::new(seed);
+        let anatomy = Anatomy::new(&mut rng, 299.0);
+        let tubes = build_tubes(&anatomy, &mut rng);
+        let mut replacements = Rng::stream(seed, crate::REPLACEMENT_NODULE_STREAM);
+        let nodules = place_nodules(&anatomy, &tubes, &mut rng, &mut replacements, 12);
+        (anatomy, tubes, nodules)
+    }
+
     #[test]
     fn no_nodule_is_hidden_in_a_vessel() {
         let mut on_vessel = 0;
         for seed in 0..6 {
-            let mut rng = Rng::new(seed);
-            let anatomy = Anatomy::new(&mut rng, 299.0);
-            let tubes = build_tubes(&anatomy, &mut rng);
-            let mut replacements = Rng::stream(seed, 1);
-            for n in place_nodules(&anatomy, &tubes, &mut rng, &mut replacements, 12) {
+            let (_, tubes, nodules) = placed(seed);
+            for n in nodules {
                 assert!(
                     !hidden_in_vessel(&tubes, n.center, n.radius),
                     "seed {seed}: a {:.1} mm nodule hidden in a vessel",
@@ -548,27 +569,28 @@ mod tests {
 
     #[test]
     fn some_pleural_nodules_sit_on_the_diaphragm() {
-        let (mut on_diaphragm, mut pleural) = (0, 0);
+        let (mut on_diaphragm, mut lung_below, mut pleural) = (0, 0, 0);
         for seed in 0..6 {
-            let mut rng = Rng::new(seed);
-            let anatomy = Anatomy::new(&mut rng, 299.0);
-            let tubes = build_tubes(&anatomy, &mut rng);
-            let mut replacements = Rng::stream(seed, 1);
-            for n in place_nodules(&anatomy, &tubes, &mut rng, &mut replacements, 12) {
-                if n.attachment != Attachment::Pleura {
+            let (anatomy, _, nodules) = placed(seed);
+            for n in nodules {
+                if !matches!(n.attachment, Attachment::Pleura | Attachment::Diaphragm) {
                     continue;
                 }
                 pleural += 1;
-                // Lung above it, the pleura just below its centre.
-                let at = |dz: f32| anatomy.max_lung_depth(add(n.center, [0.0, 0.0, dz]));
-                if at(n.radius) > 0.0 && at(-0.6 * n.radius) <= 0.0 {
+                if n.attachment == Attachment::Diaphragm {
                     on_diaphragm += 1;
+                    // Lung above it, the pleura just below its centre, and no
+                    // heart beneath (the heart's shoulder is mediastinal pleura).
+                    let at = |dz: f32| add(n.center, [0.0, 0.0, dz]);
+                    assert!(anatomy.max_lung_depth(at(n.radius)) > 0.0, "{n:?}");
+                    lung_below += usize::from(anatomy.max_lung_depth(at(-0.6 * n.radius)) > 0.0);
+                    assert!(anatomy.heart_depth(at(-n.radius - 5.0)) < 0.0, "{n:?}");
                 }
             }
         }
         assert!(
-            on_diaphragm >= 3 && on_diaphragm * 2 < pleural,
-            "{on_diaphragm} of {pleural} pleural nodules on the diaphragm"
+            on_diaphragm >= 3 && on_diaphragm * 2 < pleural && lung_below == 0,
+            "{on_diaphragm} of {pleural} pleural nodules on the diaphragm, {lung_below} with lung below"
         );
     }
 }

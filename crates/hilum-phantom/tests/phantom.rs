@@ -87,8 +87,10 @@ fn nodules_cover_every_kind_size_and_attachment() {
     assert_eq!(kinds.len(), 4, "{kinds:?}");
     assert!(
         attachments.contains(&Some("pleura"))
+            && attachments.contains(&Some("diaphragm"))
             && attachments.contains(&Some("vessel"))
-            && attachments.contains(&None)
+            && attachments.contains(&None),
+        "{attachments:?}"
     );
     assert!(smallest < 5.0 && largest > 15.0, "{smallest}–{largest} mm");
 }
