@@ -323,8 +323,9 @@ pub fn hidden_in_vessel(tubes: &[Tube], center: P3, radius: f32) -> bool {
         })
 }
 
-/// One pleural nodule in this many lies on the diaphragm rather than on the
-/// ribs or the mediastinum. On slices of 2 mm or more the dome's top is a
+/// One pleural nodule in this many is marched straight down rather than
+/// outwards: onto the diaphragm, or onto the heart's shoulder where the lung
+/// runs over it (`HEART_SHOULDER` tells them apart). On slices of 2 mm or more the dome's top is a
 /// faint disc of partial volume, much like ground glass; a nodule sitting on
 /// it is what a detector that learns to ignore that disc must still find.
 const ON_DIAPHRAGM: usize = 4;
