@@ -28,7 +28,7 @@ use structures::{build_tubes, draw_nodule, draw_tube, place_nodules, Attachment,
 /// 3: an enhanced phantom's files carry the Contrast/Bolus module (2026-12-01).
 /// 4: the lungs' boundary averaged over the slice thickness (2026-12-01).
 /// 5: the lungs wrap around the aorta and the superior vena cava (2026-12-04).
-/// 6: one pleural nodule in four on the diaphragm (2026-12-04).
+/// 6: one pleural nodule in four marched down, most onto the diaphragm (2026-12-04).
 pub const GENERATION: u32 = 6;
 
 /// What to generate.
