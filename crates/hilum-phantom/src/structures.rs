@@ -1,7 +1,7 @@
 //! Tubes (vessels, airways) and nodules: primitives with a bounding box, drawn
 //! slice by slice on top of the analytic background.
 
-use crate::anatomy::{hu, Anatomy, P3};
+use crate::anatomy::{hu, Anatomy, Lung, P3};
 use crate::rng::Rng;
 use hilum_core::{Lobe, NoduleKind};
 
@@ -357,6 +357,47 @@ pub fn place_nodules(
     nodules
 }
 
+/// Where a nodule is first drawn to go; on the pleura it may end up on the
+/// diaphragm ([`on_the_pleura`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Site {
+    Free,
+    Pleura,
+    Vessel,
+}
+
+/// A nodule of `radius` astride the pleura, found from `p` inside `lung` by
+/// marching outwards until the pleura and stepping back so that it straddles
+/// it: in the axial plane to the ribs or the mediastinum, or (one in
+/// [`ON_DIAPHRAGM`]) straight down onto the diaphragm, or onto the heart's
+/// shoulder where the lung runs over it. Returns its centre and where it sits.
+fn on_the_pleura(
+    anatomy: &Anatomy,
+    lung: &Lung,
+    p: P3,
+    radius: f32,
+    rng: &mut Rng,
+) -> (P3, Attachment) {
+    let down = rng.below(ON_DIAPHRAGM) == 0;
+    let dir = if down {
+        [0.0, 0.0, -1.0]
+    } else {
+        unit([p[0] - lung.cx, p[1] - lung.cy, 0.0])
+    };
+    let mut q = p;
+    while anatomy.lung_depth(lung, q) > 0.0 {
+        q = add(q, mul(dir, 0.5));
+    }
+    // The lung ends 3 mm off the heart, where the heart's depth reads −2 to
+    // −3; the diaphragm lies further off.
+    let attachment = if down && anatomy.heart_depth(q) < -HEART_SHOULDER {
+        Attachment::Diaphragm
+    } else {
+        Attachment::Pleura
+    };
+    (sub(q, mul(dir, 0.55 * radius)), attachment)
+}
+
 /// Adds nodules to `nodules` until there are `count`, each 5 mm from the
 /// others and, if `keep_clear`, none hidden in a vessel.
 fn add_nodules(
@@ -376,49 +417,29 @@ fn add_nodules(
         attempts += 1;
         let (kind, diameter) = draw_kind(rng);
         let radius = diameter / 2.0;
-        let mut attachment = match rng.below(4) {
-            0 => Attachment::Pleura,
-            1 => Attachment::Vessel,
-            _ => Attachment::Free,
+        let site = match rng.below(4) {
+            0 => Site::Pleura,
+            1 => Site::Vessel,
+            _ => Site::Free,
         };
         let lung = anatomy.lungs[rng.below(2)];
-        let candidate = match attachment {
-            Attachment::Free | Attachment::Pleura | Attachment::Diaphragm => {
+        let placed = match site {
+            Site::Free | Site::Pleura => {
                 let p = [
                     lung.cx + rng.range(-70.0, 70.0),
                     lung.cy + rng.range(-75.0, 85.0),
                     rng.range(anatomy.base_z, anatomy.apex_z),
                 ];
                 let depth = anatomy.lung_depth(&lung, p);
-                if attachment == Attachment::Free {
-                    (depth > radius + 3.0).then_some(p)
+                if site == Site::Free {
+                    (depth > radius + 3.0).then_some((p, Attachment::Free))
                 } else if depth > 0.0 {
-                    // March outwards until the pleura, then step back so the
-                    // nodule straddles it: in the axial plane to the ribs or
-                    // the mediastinum, or (one in `ON_DIAPHRAGM`) straight
-                    // down onto the diaphragm (or the heart's shoulder, where
-                    // the lung runs over it).
-                    let down = rng.below(ON_DIAPHRAGM) == 0;
-                    let dir = if down {
-                        [0.0, 0.0, -1.0]
-                    } else {
-                        unit([p[0] - lung.cx, p[1] - lung.cy, 0.0])
-                    };
-                    let mut q = p;
-                    while anatomy.lung_depth(&lung, q) > 0.0 {
-                        q = add(q, mul(dir, 0.5));
-                    }
-                    // The lung ends 3 mm off the heart, where the heart's
-                    // depth reads −2 to −3; the diaphragm lies further off.
-                    if down && anatomy.heart_depth(q) < -HEART_SHOULDER {
-                        attachment = Attachment::Diaphragm;
-                    }
-                    Some(sub(q, mul(dir, 0.55 * radius)))
+                    Some(on_the_pleura(anatomy, &lung, p, radius, rng))
                 } else {
                     None
                 }
             }
-            Attachment::Vessel if !lung_vessels.is_empty() => {
+            Site::Vessel if !lung_vessels.is_empty() => {
                 let v = lung_vessels[rng.below(lung_vessels.len())];
                 let axis = unit(sub(v.b, v.a));
                 let on_axis = add(v.a, mul(sub(v.b, v.a), rng.range(0.2, 0.8)));
@@ -431,11 +452,13 @@ fn add_nodules(
                 anatomy
                     .lung_at(c)
                     .filter(|l| anatomy.lung_depth(l, c) > 0.6 * radius)
-                    .map(|_| c)
+                    .map(|_| (c, Attachment::Vessel))
             }
-            Attachment::Vessel => None,
+            Site::Vessel => None,
         };
-        let Some(center) = candidate else { continue };
+        let Some((center, attachment)) = placed else {
+            continue;
+        };
         let Some(host) = anatomy
             .lung_at(center)
             .or(Some(&lung))
