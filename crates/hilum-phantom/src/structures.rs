@@ -325,9 +325,10 @@ pub fn hidden_in_vessel(tubes: &[Tube], center: P3, radius: f32) -> bool {
 
 /// One pleural nodule in this many is marched straight down rather than
 /// outwards: onto the diaphragm, or onto the heart's shoulder where the lung
-/// runs over it (`HEART_SHOULDER` tells them apart). On slices of 2 mm or more the dome's top is a
-/// faint disc of partial volume, much like ground glass; a nodule sitting on
-/// it is what a detector that learns to ignore that disc must still find.
+/// runs over it (`HEART_SHOULDER` tells them apart). On slices of 2 mm or
+/// more the dome's top is a faint disc of partial volume, much like ground
+/// glass; a nodule sitting on it is what a detector that learns to ignore
+/// that disc must still find.
 const ON_DIAPHRAGM: usize = 4;
 
 /// How far outside the heart (in `Anatomy::heart_depth`'s units) a nodule
@@ -593,7 +594,7 @@ mod tests {
 
     #[test]
     fn some_pleural_nodules_sit_on_the_diaphragm() {
-        let (mut on_diaphragm, mut lung_below, mut pleural) = (0, 0, 0);
+        let (mut on_diaphragm, mut pleural) = (0, 0);
         for seed in 0..6 {
             let (anatomy, _, nodules) = placed(seed);
             for n in nodules {
@@ -607,14 +608,14 @@ mod tests {
                     // heart beneath (the heart's shoulder is mediastinal pleura).
                     let at = |dz: f32| add(n.center, [0.0, 0.0, dz]);
                     assert!(anatomy.max_lung_depth(at(n.radius)) > 0.0, "{n:?}");
-                    lung_below += usize::from(anatomy.max_lung_depth(at(-0.6 * n.radius)) > 0.0);
+                    assert!(anatomy.max_lung_depth(at(-0.6 * n.radius)) <= 0.0, "{n:?}");
                     assert!(anatomy.heart_depth(at(-n.radius - 5.0)) < 0.0, "{n:?}");
                 }
             }
         }
         assert!(
-            on_diaphragm >= 3 && on_diaphragm * 2 < pleural && lung_below == 0,
-            "{on_diaphragm} of {pleural} pleural nodules on the diaphragm, {lung_below} with lung below"
+            on_diaphragm >= 3 && on_diaphragm * 2 < pleural,
+            "{on_diaphragm} of {pleural} pleural nodules on the diaphragm"
         );
     }
 }
