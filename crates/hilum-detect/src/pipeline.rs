@@ -4,7 +4,9 @@ use crate::candidates::{find_candidates, Candidate};
 use crate::iso::to_iso;
 use crate::lobe::{lobe_at, LungExtent};
 use crate::lung::lung_mask;
-use crate::measure::{measure_beside_tissue, measure_seeded, Measurement, Seed};
+use crate::measure::{
+    centred_in_large_enhanced_vessel, measure_beside_tissue, measure_seeded, Measurement, Seed,
+};
 use crate::nms::nms;
 use crate::patches::{cut_patches, pad_for_patches};
 use crate::rescore::features;
@@ -345,8 +347,31 @@ fn in_lung_mask(
 /// A candidate's measurement and the nodule's centroid (volume voxel).
 type Measured = (Measurement, [f64; 3]);
 
+/// Whether a measured region is centred where a lung nodule can be: in the
+/// lungs ([`LUNG_REACH`]) and, on a contrast-enhanced scan, not in a large
+/// enhanced vessel unless it is a calcification
+/// ([`centred_in_large_enhanced_vessel`]): lung grown beside a great vessel takes
+/// in a cap of it, and its centroid falls in the vessel.
+fn centred_in_lung(
+    volume: &Volume,
+    mask: &crate::lung::LungMask,
+    iso_affine: &Affine,
+    enhanced: bool,
+    (m, centroid): &Measured,
+) -> bool {
+    in_lung_mask(
+        mask,
+        iso_affine,
+        volume.affine.voxel_to_lps(*centroid),
+        LUNG_REACH,
+    ) && !(enhanced
+        && m.kind != hilum_core::NoduleKind::Calcified
+        && centred_in_large_enhanced_vessel(volume, *centroid))
+}
+
 /// `candidate` measured, `None` when nothing nodule-like is there or the
-/// region is centred outside the lungs. That is decided before suppression:
+/// region is centred outside the lungs ([`centred_in_lung`]: nor in a large
+/// enhanced vessel). That is decided before suppression:
 /// on the pleura, the most confident candidate's region can run into the
 /// chest wall (23 mm, centred in it) while the next candidate, 4 mm away,
 /// measures the 12 mm nodule itself, which the first must not suppress.
@@ -376,14 +401,7 @@ fn measured_in_lung(
     enhanced: bool,
 ) -> Option<Measured> {
     let seed = volume.affine.lps_to_voxel(candidate.lps_mm)?;
-    let in_lung = |(_, centroid): &Measured| {
-        in_lung_mask(
-            mask,
-            iso_affine,
-            volume.affine.voxel_to_lps(*centroid),
-            LUNG_REACH,
-        )
-    };
+    let in_lung = |m: &Measured| centred_in_lung(volume, mask, iso_affine, enhanced, m);
     let measured = |at| measure_seeded(volume, seed, candidate.radius_mm, enhanced, at);
     let wide_enough = |m: &Measured| m.0.mean_diameter_mm >= candidate.radius_mm;
     match measured(Seed::Brightest)? {
@@ -916,6 +934,34 @@ mod tests {
         assert!((nodule.mean_diameter_mm - 9.0).abs() < 1.5, "{nodule:?}");
         let off = norm(sub(v.affine.voxel_to_lps(centroid), centre));
         assert!(off < 1.0, "centred {off:.2} mm off");
+    }
+
+    #[test]
+    fn on_an_enhanced_scan_a_region_centred_in_a_large_vessel_is_not_a_lung_nodule() {
+        let (iso_affine, mask) = lung_on_the_left_half();
+        // A contrast-filled vessel (300 HU, 12 mm across) along y through the lung.
+        let on_axis = |p: [f64; 3]| norm([p[0] - 15.0, 0.0, p[2] - 30.0]);
+        let v = lung_and_wall(|p| (on_axis(p) <= 6.0).then_some(300));
+        let region = |kind, x: f64| {
+            let mut m = finding(x, 15.0, 0.5).measurement;
+            m.kind = kind;
+            (m, v.affine.lps_to_voxel([x, 30.0, 30.0]).unwrap())
+        };
+        let centred_in_lung =
+            |enhanced, m: &Measured| centred_in_lung(&v, &mask, &iso_affine, enhanced, m);
+        let part_solid_in_vessel = region(hilum_core::NoduleKind::PartSolid, 15.0);
+        assert!(!centred_in_lung(true, &part_solid_in_vessel));
+        // Without contrast only calcium is that dense: measured as before.
+        assert!(centred_in_lung(false, &part_solid_in_vessel));
+        // A calcification stays; so does a region centred in the lung beside it.
+        assert!(centred_in_lung(
+            true,
+            &region(hilum_core::NoduleKind::Calcified, 15.0)
+        ));
+        assert!(centred_in_lung(
+            true,
+            &region(hilum_core::NoduleKind::PartSolid, 24.0)
+        ));
     }
 
     #[test]

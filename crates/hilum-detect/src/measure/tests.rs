@@ -526,6 +526,38 @@ fn in_an_enhanced_scan_a_dense_vessel_or_bone_is_not_a_nodule() {
 }
 
 #[test]
+fn a_centroid_in_a_large_enhanced_vessel_is_told_from_one_in_a_nodule() {
+    // A contrast-filled vessel (300 HU, 8 mm across) running through the field.
+    let along_x = |r: f64| {
+        move |_: usize, j: usize, k: usize| {
+            let (dy, dz) = ((j as f64 - 32.0) * 0.5, (k as f64 - 32.0) * 0.5);
+            dy * dy + dz * dz <= r * r
+        }
+    };
+    let large = with(ball(0.0, -850, None), 300, along_x(4.0));
+    assert!(centred_in_large_enhanced_vessel(&large, [32.0; 3]));
+    assert!(
+        !centred_in_large_enhanced_vessel(&large, [32.0, 44.0, 32.0]),
+        "lung beside it"
+    );
+    // A 12 mm nodule with a 3 mm enhanced vessel through its middle.
+    let nodule_on_vessel = with(ball(6.0, 40, None), 300, along_x(1.5));
+    assert!(!centred_in_large_enhanced_vessel(
+        &nodule_on_vessel,
+        [32.0; 3]
+    ));
+    // A calcification as dense does not run on; a solid nodule is not dense.
+    assert!(!centred_in_large_enhanced_vessel(
+        &ball(4.0, 300, None),
+        [32.0; 3]
+    ));
+    assert!(!centred_in_large_enhanced_vessel(
+        &ball(5.0, 40, None),
+        [32.0; 3]
+    ));
+}
+
+#[test]
 fn kinds_from_attenuation() {
     let ggo = measure(&ball(6.0, -500, None), [32.0; 3], 6.0, false)
         .unwrap()
