@@ -54,6 +54,11 @@ pub struct Args {
     /// rest example by example.
     #[arg(long, value_parser = parse_share)]
     per_nodule_share: Option<f64>,
+    /// Draw this share of each half-batch (0 to 1) from the examples the
+    /// `--init` network finds hardest: the tenth of the positives it scores
+    /// lowest and of the negatives it scores highest.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_share, requires = "init")]
+    hard_share: f64,
 }
 
 /// The phantoms a model is trained and evaluated on: one definition, so that
@@ -160,6 +165,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         init: args.init.clone(),
         truth_shifts: args.truth_shifts,
         per_nodule_share: per_nodule_share(&args),
+        hard_share: args.hard_share,
     };
     // Read before training: `--out` may be the folder `--init` comes from.
     let init_record = args.init.as_ref().map(|path| {
@@ -197,6 +203,15 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 s if s >= 1.0 => "nodule by nodule".to_string(),
                 s if s <= 0.0 => "example by example".to_string(),
                 s => format!("nodule by nodule for a share of {s}, the rest example by example"),
+            },
+            "hardest_drawn": if args.hard_share > 0.0 {
+                format!(
+                    "a share of {} of each half-batch from the {} of its examples the starting network scores worst",
+                    args.hard_share,
+                    hilum_detect::train::HARDEST_FRACTION
+                )
+            } else {
+                "none".to_string()
             },
         },
         "report": report,

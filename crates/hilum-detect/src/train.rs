@@ -40,7 +40,17 @@ pub struct TrainConfig {
     /// nodule with one or two candidates counts as much as a 25 mm one with
     /// dozens, as a FROC counts them; the rest are drawn example by example.
     pub per_nodule_share: f64,
+    /// The share of each half-batch (0 to 1) drawn from the examples the
+    /// starting network (`init`) finds hardest: the [`HARDEST_FRACTION`] of
+    /// the positives it scores lowest and of the negatives it scores highest.
+    /// The FROC at a few false positives a scan turns on those few; drawn
+    /// uniformly they are one draw in ten.
+    pub hard_share: f64,
 }
+
+/// The fraction of each set ranked hardest by the starting network that
+/// [`TrainConfig::hard_share`] draws from.
+pub const HARDEST_FRACTION: f64 = 0.1;
 
 /// Where a truth nodule's patches are cut with [`TrainConfig::truth_shifts`]:
 /// its centre and its six neighbours (iso voxels).
@@ -203,14 +213,48 @@ fn learning_rate(config: &TrainConfig, step: usize) -> f64 {
     }
 }
 
-/// Whether the next positive is drawn nodule by nodule, `share` of the time.
-/// A share of 0 or 1 draws nothing from `rng`, so runs with either repeat
-/// those made before shares between were possible.
-fn draws_by_nodule(share: f64, rng: &mut u64) -> bool {
+/// True `share` of the time (whether the next positive is drawn nodule by
+/// nodule, or the next example from the hardest). A share of 0 or 1 draws
+/// nothing from `rng`, so runs with either repeat those made before shares
+/// between were possible.
+fn by_chance(share: f64, rng: &mut u64) -> bool {
     if share <= 0.0 || share >= 1.0 {
         return share >= 1.0;
     }
     ((next_random(rng) >> 11) as f64 / (1u64 << 53) as f64) < share
+}
+
+/// The indices of the `fraction` of `logits` that are hardest: the highest
+/// for negatives, the lowest for positives; at least one when any exist.
+fn hardest(logits: &[f32], fraction: f64, negatives: bool) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..logits.len()).collect();
+    order.sort_by(|&a, &b| logits[a].total_cmp(&logits[b]));
+    if negatives {
+        order.reverse();
+    }
+    let keep = ((logits.len() as f64 * fraction).ceil() as usize).min(logits.len());
+    order.truncate(keep.max(1).min(logits.len()));
+    order
+}
+
+/// The starting network's logit for each example (on `device`, no gradients).
+fn score(model: &NoduleNet, examples: &[Vec<f32>], device: &Device) -> Vec<f32> {
+    let mut logits = Vec::with_capacity(examples.len());
+    for chunk in examples.chunks(64) {
+        let flat: Vec<f32> = chunk.iter().flatten().copied().collect();
+        let x: Tensor<5> = Tensor::from_data(
+            TensorData::new(flat, [chunk.len(), 1, PATCH, PATCH, PATCH]),
+            device,
+        );
+        logits.extend(
+            model
+                .logits(x)
+                .into_data()
+                .try_to_vec::<f32>()
+                .expect("f32"),
+        );
+    }
+    logits
 }
 
 /// Trains a classifier on `device` (wrapped for autodiff here), from scratch
@@ -255,6 +299,28 @@ pub fn train(
         ));
     }
     let by_nodule = examples.positives_by_nodule();
+    // The hardest examples by the starting network, positives then negatives.
+    let hard: [Vec<usize>; 2] = if config.hard_share > 0.0 {
+        if config.init.is_none() {
+            return Err("drawing the hardest examples needs a starting network (--init)".into());
+        }
+        let scorer = model.valid();
+        progress("scoring every example with the starting network");
+        [
+            hardest(
+                &score(&scorer, &examples.positives, device),
+                HARDEST_FRACTION,
+                false,
+            ),
+            hardest(
+                &score(&scorer, &examples.negatives, device),
+                HARDEST_FRACTION,
+                true,
+            ),
+        ]
+    } else {
+        [Vec::new(), Vec::new()]
+    };
     let mut optimizer = AdamConfig::new().init();
     let mut rng = config.sample_seed.max(1);
     let half = (config.batch / 2).max(1);
@@ -262,10 +328,15 @@ pub fn train(
     for step in 0..config.steps {
         let mut batch = Vec::with_capacity(2 * half * VOXELS);
         let mut labels = Vec::with_capacity(2 * half);
-        for (set, label) in [(&examples.positives, 1f32), (&examples.negatives, 0f32)] {
+        for (set, label, hard) in [
+            (&examples.positives, 1f32, &hard[0]),
+            (&examples.negatives, 0f32, &hard[1]),
+        ] {
             for _ in 0..half {
                 next_random(&mut rng);
-                let index = if label > 0.5 && draws_by_nodule(config.per_nodule_share, &mut rng) {
+                let index = if by_chance(config.hard_share, &mut rng) {
+                    hard[(rng % hard.len().max(1) as u64) as usize]
+                } else if label > 0.5 && by_chance(config.per_nodule_share, &mut rng) {
                     let group = &by_nodule[(rng % by_nodule.len().max(1) as u64) as usize];
                     group[((rng >> 32) % group.len() as u64) as usize]
                 } else {
@@ -321,17 +392,24 @@ pub fn train(
 
 #[cfg(test)]
 mod tests {
-    use super::{draws_by_nodule, Examples};
+    use super::{by_chance, hardest, Examples};
 
     #[test]
-    fn a_share_of_positives_is_drawn_nodule_by_nodule() {
+    fn the_hardest_are_the_highest_negatives_and_the_lowest_positives() {
+        let logits = [0.5, -2.0, 3.0, 1.0, -0.5, 2.0, 0.0, -1.0, 4.0, -3.0];
+        assert_eq!(hardest(&logits, 0.2, true), vec![8, 2]);
+        assert_eq!(hardest(&logits, 0.2, false), vec![9, 1]);
+        assert_eq!(hardest(&logits, 0.01, true), vec![8], "at least one");
+        assert!(hardest(&[], 0.1, true).is_empty());
+    }
+
+    #[test]
+    fn a_share_is_drawn_by_chance() {
         let mut rng = 17u64;
-        assert!(!draws_by_nodule(0.0, &mut rng));
-        assert!(draws_by_nodule(1.0, &mut rng));
+        assert!(!by_chance(0.0, &mut rng));
+        assert!(by_chance(1.0, &mut rng));
         assert_eq!(rng, 17, "a share of 0 or 1 leaves the draws as they were");
-        let drawn = (0..10_000)
-            .filter(|_| draws_by_nodule(0.3, &mut rng))
-            .count();
+        let drawn = (0..10_000).filter(|_| by_chance(0.3, &mut rng)).count();
         assert!((2_800..3_200).contains(&drawn), "{drawn} of 10 000");
     }
 
