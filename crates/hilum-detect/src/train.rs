@@ -232,8 +232,7 @@ fn hardest(logits: &[f32], fraction: f64, negatives: bool) -> Vec<usize> {
     if negatives {
         order.reverse();
     }
-    let keep = ((logits.len() as f64 * fraction).ceil() as usize).min(logits.len());
-    order.truncate(keep.max(1).min(logits.len()));
+    order.truncate(((logits.len() as f64 * fraction).ceil() as usize).max(1));
     order
 }
 
