@@ -8,7 +8,7 @@ use crate::eval::COUNTED_MM;
 use crate::Outcome;
 use hilum_core::geometry::{norm, sub};
 use hilum_detect::model::Classifier;
-use hilum_detect::rescore::{features, terms, Features, Rescorer};
+use hilum_detect::rescore::{features, terms, Features, Rescorer, ThickSlices};
 use hilum_detect::weights::{self, Detector};
 use hilum_detect::{detect, DetectOptions, MEASURE_FLOOR};
 use hilum_eval::{classify, Detection, Outcome as Scored, ScanTruth, TruthNodule};
@@ -22,6 +22,15 @@ pub struct Args {
     /// mean logit and written beside them, naming them.
     #[arg(long)]
     weights: Vec<PathBuf>,
+    /// Networks, in the same folder, that score scans of slices
+    /// `--thick-from-mm` or more apart in place of `--weights` (give it once
+    /// for each). Only named in the rescorer: it is fitted on `--weights`
+    /// at every thickness.
+    #[arg(long)]
+    thick_slice_weights: Vec<PathBuf>,
+    /// Where `--thick-slice-weights` take over: slices this far apart (mm) or more.
+    #[arg(long, default_value_t = 2.0, requires = "thick_slice_weights")]
+    thick_from_mm: f64,
     /// Phantom seeds, FIRST..END (end exclusive): not the classifier's
     /// training seeds (its logits there are overconfident) and below 5000.
     #[arg(long, default_value = "2000..2032", value_parser = crate::train::parse_range)]
@@ -54,7 +63,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         args.weights.clone()
     };
     let path = paths[0].clone();
-    if paths.iter().any(|p| p.parent() != path.parent()) {
+    if paths
+        .iter()
+        .chain(&args.thick_slice_weights)
+        .any(|p| p.parent() != path.parent())
+    {
         anyhow::bail!(
             "the classifier's networks must lie in one folder (the rescorer names them beside it)"
         );
@@ -65,15 +78,24 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         .map(|p| weights::load_net(p, &device.device))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| anyhow::anyhow!(e))?;
+    // Loaded now so that a missing one fails before the fit, not after it.
+    for p in &args.thick_slice_weights {
+        weights::load_net(p, &device.device).map_err(|e| anyhow::anyhow!(e))?;
+    }
     let detector = Detector {
         classifier: Classifier::new(nets),
+        thick_slice_classifier: None,
         rescorer: Rescorer::cnn_only(),
     };
-    let members: Vec<String> = paths
-        .iter()
-        .map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .collect::<Option<_>>()
-        .ok_or_else(|| anyhow::anyhow!("--weights must name files"))?;
+    let file_names = |paths: &[PathBuf], flag: &str| -> anyhow::Result<Vec<String>> {
+        paths
+            .iter()
+            .map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect::<Option<_>>()
+            .ok_or_else(|| anyhow::anyhow!("{flag} must name files"))
+    };
+    let members = file_names(&paths, "--weights")?;
+    let thick_members = file_names(&args.thick_slice_weights, "--thick-slice-weights")?;
     eprintln!("fitting the rescorer on {}", device.label);
     let options = DetectOptions {
         min_confidence: MEASURE_FLOOR,
@@ -143,14 +165,21 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         Rescorer::fit(&examples, args.l2, terms(args.pairs)).map_err(|e| anyhow::anyhow!(e))?;
     // One network is the one the rescorer is loaded beside: not named, so the
     // pair can be copied under another name.
-    if members.len() > 1 {
+    if members.len() > 1 || !thick_members.is_empty() {
         rescorer.members = members.clone();
+    }
+    if !thick_members.is_empty() {
+        rescorer.thick_slices = Some(ThickSlices {
+            from_mm: args.thick_from_mm,
+            members: thick_members.clone(),
+        });
     }
     let positives = examples.iter().filter(|e| e.1).count();
     rescorer.fit = serde_json::json!({
         "command": std::env::args().collect::<Vec<_>>().join(" "),
         "device": device.label,
         "weights": members,
+        "thick_slice_weights": thick_members,
         "seeds": format!("{}..{}", args.seeds.start, args.seeds.end),
         "phantom": args.phantom.record(),
         "examples": examples.len(),

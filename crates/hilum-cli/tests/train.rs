@@ -103,11 +103,14 @@ fn a_missing_init_is_named_before_any_phantom_is_made() {
     assert!(!dir.path().join("nodule_net.training.json").exists());
 }
 
-fn fit_rescorer(weights: &[&Path], seeds: &str) -> Output {
+fn fit_rescorer(weights: &[&Path], thick_slice_weights: &[&Path], seeds: &str) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_hilum"));
     command.env("HILUM_DEVICE", "cpu").arg("fit-rescorer");
     for w in weights {
         command.arg("--weights").arg(w);
+    }
+    for w in thick_slice_weights {
+        command.arg("--thick-slice-weights").arg(w);
     }
     command
         .args([
@@ -131,7 +134,10 @@ fn fits_a_rescorer_beside_the_networks_it_rescores() {
     let second = dir.path().join("nodule_net-2.safetensors");
     std::fs::copy(committed.join("nodule_net.safetensors"), &weights).unwrap();
     std::fs::copy(committed.join("nodule_net-2.safetensors"), &second).unwrap();
-    let out = fit_rescorer(&[&weights, &second], "2000..2003");
+    // The second also stands alone for thick slices (a copy, named as such).
+    let thick = dir.path().join("nodule_net-3.safetensors");
+    std::fs::copy(&second, &thick).unwrap();
+    let out = fit_rescorer(&[&weights, &second], &[&thick], "2000..2003");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let text = std::fs::read_to_string(dir.path().join("rescore.json")).unwrap();
@@ -149,8 +155,17 @@ fn fits_a_rescorer_beside_the_networks_it_rescores() {
     );
     // The networks with the new rescorer load as a detector, both of them.
     let device = hilum_gpu::cpu_backend();
+    assert_eq!(
+        r.thick_slices,
+        Some(hilum_detect::rescore::ThickSlices {
+            from_mm: 2.0,
+            members: vec!["nodule_net-3.safetensors".into()]
+        })
+    );
     let detector = hilum_detect::weights::load(&weights, &device.device).expect("loads together");
     assert_eq!(detector.classifier.member_count(), 2);
+    assert_eq!(detector.classifier_for(1.5).member_count(), 2);
+    assert_eq!(detector.classifier_for(2.5).member_count(), 1);
     // A rescorer naming no network reads the one it lies beside.
     let alone = hilum_detect::rescore::Rescorer {
         members: Vec::new(),
@@ -175,7 +190,11 @@ fn fits_a_rescorer_beside_the_networks_it_rescores() {
 #[test]
 fn the_rescorer_refuses_held_out_seeds() {
     let dir = tempfile::tempdir().unwrap();
-    let out = fit_rescorer(&[&dir.path().join("nodule_net.safetensors")], "4990..5001");
+    let out = fit_rescorer(
+        &[&dir.path().join("nodule_net.safetensors")],
+        &[],
+        "4990..5001",
+    );
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("held out"), "{stderr}");

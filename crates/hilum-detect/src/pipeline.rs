@@ -205,13 +205,14 @@ pub fn detect_observed(
 
     let t = Instant::now();
     let padded = pad_for_patches(&iso.tensor);
+    let classifier = detector.classifier_for(volume.spacing()[2]);
     let batch = options.batch.max(1);
     let mut logits: Vec<f32> = Vec::with_capacity(candidates.len());
     for chunk in candidates.chunks(batch) {
         let done = logits.len() as f64 / candidates.len().max(1) as f64;
         step("scoring candidates", 0.5 + 0.35 * done)?;
         let centres: Vec<[usize; 3]> = chunk.iter().map(|c| c.zyx).collect();
-        let l = detector.classifier.logits(cut_patches(&padded, &centres));
+        let l = classifier.logits(cut_patches(&padded, &centres));
         logits.extend(l.into_data().try_to_vec::<f32>().expect("f32"));
     }
     // A second look at the most confident: the mean logit over the patch's
@@ -223,9 +224,7 @@ pub fn detect_observed(
     order.truncate(options.second_look);
     for chunk in order.chunks(batch) {
         let centres: Vec<[usize; 3]> = chunk.iter().map(|&i| candidates[i].zyx).collect();
-        let others = detector
-            .classifier
-            .mirror_logit_sum(cut_patches(&padded, &centres));
+        let others = classifier.mirror_logit_sum(cut_patches(&padded, &centres));
         let others: Vec<f32> = others.into_data().try_to_vec().expect("f32");
         for (&i, sum) in chunk.iter().zip(others) {
             logits[i] = (logits[i] + sum) / 8.0;

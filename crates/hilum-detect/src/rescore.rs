@@ -97,9 +97,22 @@ pub struct Rescorer {
     /// this was fitted on; none: the one it was loaded beside.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<String>,
+    /// Other networks that score scans of thicker slices in place of
+    /// `members`. Their mean logit is rescored as the members' is: the fit saw
+    /// only the members' (models/detector/MODEL_CARD.md says why it is kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thick_slices: Option<ThickSlices>,
     /// How it was fitted (command, seeds, examples): the record, not read back.
     #[serde(default)]
     pub fit: serde_json::Value,
+}
+
+/// The networks for scans whose slices lie `from_mm` or more apart.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ThickSlices {
+    pub from_mm: f64,
+    /// Files beside the rescorer's.
+    pub members: Vec<String>,
 }
 
 pub const SCHEMA: &str = "hilum.rescorer/1";
@@ -118,6 +131,7 @@ impl Rescorer {
             weights,
             bias: 0.0,
             members: Vec::new(),
+            thick_slices: None,
             fit: serde_json::Value::Null,
         }
     }
@@ -160,6 +174,13 @@ impl Rescorer {
             .any(|&s| s.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater))
         {
             return Err("a feature scale is not positive".into());
+        }
+        if let Some(thick) = &r.thick_slices {
+            if !(thick.from_mm.is_finite() && thick.from_mm > 0.0) || thick.members.is_empty() {
+                return Err(format!(
+                    "thick_slices needs a positive from_mm and at least one network, not {thick:?}"
+                ));
+            }
         }
         Ok(r)
     }
@@ -240,6 +261,7 @@ impl Rescorer {
             weights: w[..n].to_vec(),
             bias: w[n],
             members: Vec::new(),
+            thick_slices: None,
             fit: serde_json::Value::Null,
         })
     }
@@ -362,5 +384,23 @@ mod tests {
         r.features[1] = "something_else".into();
         let err = Rescorer::from_json(&serde_json::to_string(&r).unwrap()).unwrap_err();
         assert!(err.contains("expected"), "{err}");
+    }
+
+    #[test]
+    fn networks_for_thick_slices_are_read_back_and_checked() {
+        let mut r = Rescorer::cnn_only();
+        let text = serde_json::to_string(&r).unwrap();
+        assert!(!text.contains("thick_slices"), "absent when there are none");
+        r.thick_slices = Some(ThickSlices {
+            from_mm: 2.0,
+            members: vec!["a.safetensors".into(), "b.safetensors".into()],
+        });
+        let back = Rescorer::from_json(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back, r);
+        for (from_mm, members) in [(0.0, vec!["a.safetensors".to_string()]), (2.0, vec![])] {
+            r.thick_slices = Some(ThickSlices { from_mm, members });
+            let err = Rescorer::from_json(&serde_json::to_string(&r).unwrap()).unwrap_err();
+            assert!(err.contains("thick_slices"), "{err}");
+        }
     }
 }

@@ -30,6 +30,22 @@ mod built_in {
             "nodule_net-2.safetensors",
             include_bytes!("../../../models/detector/nodule_net-2.safetensors"),
         ),
+        (
+            "nodule_net-3.safetensors",
+            include_bytes!("../../../models/detector/nodule_net-3.safetensors"),
+        ),
+        (
+            "nodule_net-4.safetensors",
+            include_bytes!("../../../models/detector/nodule_net-4.safetensors"),
+        ),
+        (
+            "nodule_net-5.safetensors",
+            include_bytes!("../../../models/detector/nodule_net-5.safetensors"),
+        ),
+        (
+            "nodule_net-6.safetensors",
+            include_bytes!("../../../models/detector/nodule_net-6.safetensors"),
+        ),
     ];
 
     /// FNV-1a over the rescorer and the networks: names the exact model in
@@ -63,11 +79,19 @@ impl Source {
     /// For progress lines and reports.
     pub fn describe(&self) -> String {
         match self {
-            Self::BuiltIn => format!(
-                "built in from models/detector ({} networks, fingerprint {:016x})",
-                built_in::NETWORKS.len(),
-                built_in::fingerprint()
-            ),
+            Self::BuiltIn => {
+                let networks = match Rescorer::from_json(built_in::RESCORER) {
+                    Ok(r) => networks_summary(
+                        r.members.len().max(1),
+                        r.thick_slices.map(|t| (t.from_mm, t.members.len())),
+                    ),
+                    Err(_) => format!("{} networks", built_in::NETWORKS.len()),
+                };
+                format!(
+                    "built in from models/detector ({networks}, fingerprint {:016x})",
+                    built_in::fingerprint()
+                )
+            }
             Self::Files(path) => format!("{} (HILUM_MODEL)", path.display()),
         }
     }
@@ -84,6 +108,9 @@ impl Source {
 /// logits and is refitted whenever the classifier is retrained.
 pub struct Detector {
     pub classifier: Classifier,
+    /// Scores scans whose slices lie at least this many millimetres apart, in
+    /// place of `classifier` (`rescore.json`'s `thick_slices`).
+    pub thick_slice_classifier: Option<(f64, Classifier)>,
     pub rescorer: Rescorer,
 }
 
@@ -92,8 +119,27 @@ impl Detector {
     pub fn untrained(device: &Device) -> Self {
         Self {
             classifier: Classifier::new(vec![NoduleNet::new(device)]),
+            thick_slice_classifier: None,
             rescorer: Rescorer::cnn_only(),
         }
+    }
+
+    /// The classifier that scores a scan whose slices lie `slice_mm` apart.
+    pub fn classifier_for(&self, slice_mm: f64) -> &Classifier {
+        match &self.thick_slice_classifier {
+            Some((from_mm, thick)) if slice_mm >= *from_mm => thick,
+            _ => &self.classifier,
+        }
+    }
+}
+
+/// "2 networks", or "2 networks; 4 for slices 2 mm apart or more".
+fn networks_summary(members: usize, thick: Option<(f64, usize)>) -> String {
+    match thick {
+        Some((from_mm, n)) => {
+            format!("{members} networks; {n} for slices {from_mm} mm apart or more")
+        }
+        None => format!("{members} networks"),
     }
 }
 
@@ -112,7 +158,8 @@ pub fn rescorer_path(weights: &Path) -> PathBuf {
 }
 
 /// The rescorer beside `path` and the classifier it was fitted on: the
-/// networks its `members` name, beside it (the one at `path` when it names none).
+/// networks its `members` name, beside it (the one at `path` when it names
+/// none), and those for thicker slices that its `thick_slices` name.
 pub fn load(path: &Path, device: &Device) -> Result<Detector, String> {
     let rescorer_file = rescorer_path(path);
     let text = std::fs::read_to_string(&rescorer_file)
@@ -145,23 +192,30 @@ pub fn load_built_in(device: &Device) -> Result<Detector, String> {
 }
 
 /// The rescorer with the networks its `members` name (`first` alone when it
-/// names none), each from `net`.
+/// names none) and those its `thick_slices` name, each from `net`.
 fn assemble(
     rescorer: Rescorer,
     first: &str,
     net: impl Fn(&str) -> Result<NoduleNet, String>,
 ) -> Result<Detector, String> {
+    let nets = |names: &[String]| {
+        names
+            .iter()
+            .map(|name| net(name))
+            .collect::<Result<Vec<_>, _>>()
+    };
     let members = if rescorer.members.is_empty() {
         vec![net(first)?]
     } else {
-        rescorer
-            .members
-            .iter()
-            .map(|name| net(name))
-            .collect::<Result<_, _>>()?
+        nets(&rescorer.members)?
+    };
+    let thick_slice_classifier = match &rescorer.thick_slices {
+        Some(thick) => Some((thick.from_mm, Classifier::new(nets(&thick.members)?))),
+        None => None,
     };
     Ok(Detector {
         classifier: Classifier::new(members),
+        thick_slice_classifier,
         rescorer,
     })
 }
@@ -251,13 +305,42 @@ mod tests {
                 &device,
             )
         };
-        let logits = |d: &Detector| -> Vec<f32> {
-            d.classifier
+        let logits = |d: &Detector, slice_mm: f64| -> Vec<f32> {
+            d.classifier_for(slice_mm)
                 .logits(patches())
                 .into_data()
                 .try_to_vec()
                 .unwrap()
         };
-        assert_eq!(logits(&built_in), logits(&committed));
+        for slice_mm in [1.5, 2.5] {
+            assert_eq!(
+                logits(&built_in, slice_mm),
+                logits(&committed, slice_mm),
+                "{slice_mm} mm"
+            );
+        }
+    }
+
+    #[test]
+    fn scans_of_thick_slices_are_scored_by_their_own_networks() {
+        let device = hilum_gpu::cpu_backend().device;
+        let mut detector = Detector::untrained(&device);
+        assert_eq!(detector.classifier_for(2.5).member_count(), 1);
+        let nets = (0..3).map(|_| NoduleNet::new(&device)).collect();
+        detector.thick_slice_classifier = Some((2.0, Classifier::new(nets)));
+        for (slice_mm, members) in [
+            (0.625, 1),
+            (1.5, 1),
+            (1.99, 1),
+            (2.0, 3),
+            (2.5, 3),
+            (5.0, 3),
+        ] {
+            assert_eq!(
+                detector.classifier_for(slice_mm).member_count(),
+                members,
+                "{slice_mm} mm"
+            );
+        }
     }
 }

@@ -4,6 +4,7 @@
 
 use burn::tensor::{Tensor, TensorData};
 use hilum_detect::filters::{blob_response, dilate_round, gaussian, max_pool3d};
+use hilum_detect::model::NoduleNet;
 use hilum_detect::{
     detect, find_candidates, lung_mask, to_iso, DetectOptions, ISO_MM, MASK_FACTOR,
 };
@@ -345,5 +346,47 @@ fn the_classifier_scores_alike_on_software_vulkan_and_the_cpu_backend() {
     assert!(
         worst < 1e-4,
         "software Vulkan {gpu:?} vs CPU backend {cpu:?}"
+    );
+}
+
+#[test]
+fn a_scan_is_scored_by_the_networks_for_its_slice_thickness() {
+    use hilum_detect::model::Classifier;
+    use hilum_detect::rescore::Rescorer;
+    use hilum_detect::weights::{default_path, load_net, Detector};
+    let device = software_vulkan();
+    let net = |name: &str| load_net(&default_path().with_file_name(name), &device.device).unwrap();
+    let (thin, thick) = (
+        net("nodule_net.safetensors"),
+        net("nodule_net-2.safetensors"),
+    );
+    let detector = |classifier: &NoduleNet, for_thick_slices: Option<&NoduleNet>| Detector {
+        classifier: Classifier::new(vec![classifier.clone()]),
+        thick_slice_classifier: for_thick_slices.map(|n| (2.0, Classifier::new(vec![n.clone()]))),
+        rescorer: Rescorer::cnn_only(),
+    };
+    let options = DetectOptions {
+        max_candidates: 20,
+        min_confidence: 0.0,
+        ..DetectOptions::default()
+    };
+    let logits = |spec: &PhantomSpec, d: &Detector| -> Vec<f64> {
+        let result = detect(&generate(spec).volume, &device, d, &options).expect("a chest CT");
+        result.findings.iter().map(|f| f.cnn_logit).collect()
+    };
+    let both = detector(&thin, Some(&thick));
+    let thick_slices = PhantomSpec::small(23);
+    assert_eq!(thick_slices.slice_mm, 2.5);
+    let by_thick = logits(&thick_slices, &both);
+    assert!(!by_thick.is_empty());
+    assert_eq!(by_thick, logits(&thick_slices, &detector(&thick, None)));
+    assert_ne!(by_thick, logits(&thick_slices, &detector(&thin, None)));
+    let thin_slices = PhantomSpec {
+        slice_mm: 1.5,
+        ..PhantomSpec::small(23)
+    };
+    assert_eq!(
+        logits(&thin_slices, &both),
+        logits(&thin_slices, &detector(&thin, None))
     );
 }
