@@ -29,7 +29,9 @@ use structures::{build_tubes, draw_nodule, draw_tube, place_nodules, Attachment,
 /// 4: the lungs' boundary averaged over the slice thickness (2026-12-01).
 /// 5: the lungs wrap around the aorta and the superior vena cava (2026-12-04).
 /// 6: one pleural nodule in four marched down, most onto the diaphragm (2026-12-04).
-pub const GENERATION: u32 = 6;
+/// 7: every nodule at least half in lung (2026-12-05); seeds that drew none
+/// less are unchanged.
+pub const GENERATION: u32 = 7;
 
 /// What to generate.
 #[derive(Clone, Debug, Serialize)]
