@@ -98,9 +98,10 @@ impl PhantomSet {
         }
     }
 
-    /// How the set is described in a training or fitting record.
+    /// How the set is described in a training, fitting or evaluation record,
+    /// with the generator that drew it (a seed's scan changes with it).
     pub fn record(&self) -> serde_json::Value {
-        serde_json::json!({ "size": self.size, "slice_mm": self.slice_mm, "noise_hu": self.noise, "nodules": self.nodules, "contrast_share": self.contrast_share })
+        serde_json::json!({ "size": self.size, "slice_mm": self.slice_mm, "noise_hu": self.noise, "nodules": self.nodules, "contrast_share": self.contrast_share, "generation": hilum_phantom::GENERATION })
     }
 }
 

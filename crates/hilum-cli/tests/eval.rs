@@ -32,6 +32,13 @@ fn eval_lists_the_nodules_it_misses_at_4_fp_per_scan_and_why() {
         String::from_utf8_lossy(&out.stderr)
     );
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    // The report names the generator: a seed's scan changes with it.
+    assert_eq!(
+        report["phantom_set"]["generation"],
+        hilum_phantom::GENERATION,
+        "{}",
+        report["phantom_set"]
+    );
     let phantoms = &report["phantoms"];
     let total = phantoms["nodules_4mm"].as_u64().unwrap() as usize;
     let found = (phantoms["sensitivity_at_4fp"].as_f64().unwrap() * total as f64).round() as usize;
