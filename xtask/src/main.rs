@@ -266,20 +266,13 @@ fn train_detector(extra: &[&str]) -> Result<()> {
                 "training the classifier's network {name} on phantoms ({})",
                 recipe.join(" ")
             ),
-            Command::new(&hilum)
-                .args(["train", "--out"])
-                .arg(&out)
-                .args(["--name", name])
-                .args(recipe)
-                .args(extra),
+            hilum_train(&hilum, &out, name).args(recipe).args(extra),
         )?;
         let weights = out.join(format!("{name}.safetensors"));
         run(
             &format!("fine-tuning {name} on slices of 1.5 and 2.5 mm"),
-            Command::new(&hilum)
-                .args(["train", "--out"])
-                .arg(&out)
-                .args(["--name", name, "--init"])
+            hilum_train(&hilum, &out, name)
+                .arg("--init")
                 .arg(&weights)
                 .args(recipe)
                 .args(SLICE_MIX)
@@ -293,10 +286,8 @@ fn train_detector(extra: &[&str]) -> Result<()> {
                 "fine-tuning {from} into {name}, for slices 2 mm apart or more ({})",
                 recipe.join(" ")
             ),
-            Command::new(&hilum)
-                .args(["train", "--out"])
-                .arg(&out)
-                .args(["--name", name, "--init"])
+            hilum_train(&hilum, &out, name)
+                .arg("--init")
                 .arg(out.join(format!("{from}.safetensors")))
                 .args(recipe)
                 .args(THICK_SLICE_FINE_TUNE),
@@ -308,6 +299,16 @@ fn train_detector(extra: &[&str]) -> Result<()> {
         "fitting the rescorer on the new classifier's findings (seeds 2000..2032, 1.5 and 2.5 mm)",
         fit.args(SLICE_MIX).args(["--thick-from-mm", "2"]),
     )
+}
+
+/// `hilum train --out OUT --name NAME`, to which a recipe is added.
+fn hilum_train(hilum: &Path, out: &Path, name: &str) -> Command {
+    let mut train = Command::new(hilum);
+    train
+        .args(["train", "--out"])
+        .arg(out)
+        .args(["--name", name]);
+    train
 }
 
 /// FROC/CPM on held-out phantoms (and an LIDC scan with --lidc PATH).
