@@ -215,29 +215,27 @@ const FINE_TUNE: [&str; 4] = ["--steps", "500", "--lr", "3e-4"];
 /// two above fine-tuned again on other phantoms, two in three at 2.5 mm, once
 /// as drawn and once with half of each half-batch from the tenth it scores
 /// worst. Their mean logit of four found more nodules on 2.5 mm slices, and
-/// fewer on 1.5 mm, than the two (models/detector/MODEL_CARD.md).
-const THICK_SLICE_MEMBERS: [(&str, &str, &[&str]); 4] = [
-    ("nodule_net-3", "nodule_net", &["--seeds", "3300..3348"]),
+/// fewer on 1.5 mm, than the two (models/detector/MODEL_CARD.md). Each is
+/// (name, fine-tuned from, seeds, its own flags).
+const THICK_SLICE_MEMBERS: [(&str, &str, &str, &[&str]); 4] = [
+    ("nodule_net-3", "nodule_net", "3300..3348", &[]),
     (
         "nodule_net-4",
         "nodule_net-2",
-        &["--seeds", "3300..3364", "--truth-shifts"],
+        "3300..3364",
+        &["--truth-shifts"],
     ),
     (
         "nodule_net-5",
         "nodule_net",
-        &["--seeds", "3300..3348", "--hard-share", "0.5"],
+        "3300..3348",
+        &["--hard-share", "0.5"],
     ),
     (
         "nodule_net-6",
         "nodule_net-2",
-        &[
-            "--seeds",
-            "3300..3364",
-            "--truth-shifts",
-            "--hard-share",
-            "0.5",
-        ],
+        "3300..3364",
+        &["--truth-shifts", "--hard-share", "0.5"],
     ),
 ];
 const THICK_SLICE_FINE_TUNE: [&str; 6] = [
@@ -248,10 +246,26 @@ const THICK_SLICE_FINE_TUNE: [&str; 6] = [
     "--lr",
     "2e-4",
 ];
+/// Then each once more on 2.5 mm slices alone with the slice axis kept in
+/// place (the patch is blurred along it alone), which ranked fresh 2.5 mm
+/// phantoms better (models/detector/MODEL_CARD.md, "The slice axis kept").
+const KEPT_SLICE_AXIS_FINE_TUNE: [&str; 11] = [
+    "--seeds",
+    "3500..3532",
+    "--slice-mm",
+    "2.5",
+    "--size",
+    "384x384x120",
+    "--steps",
+    "600",
+    "--lr",
+    "2e-4",
+    "--keep-slice-axis",
+];
 
 /// Trains the classifier's networks on phantoms, fine-tunes each on a mix of
-/// slice thicknesses, fine-tunes those again into the networks for thicker
-/// slices, then fits the rescorer on the first two's mean logit (other
+/// slice thicknesses, fine-tunes those again (twice) into the networks for
+/// thicker slices, then fits the rescorer on the first two's mean logit (other
 /// seeds), and writes all to models/detector/. Extra arguments go to each
 /// first `hilum train` (not `--seeds`: each has its own).
 fn train_detector(extra: &[&str]) -> Result<()> {
@@ -280,20 +294,29 @@ fn train_detector(extra: &[&str]) -> Result<()> {
         )?;
         fit.arg("--weights").arg(weights);
     }
-    for (name, from, recipe) in THICK_SLICE_MEMBERS {
+    for (name, from, seeds, flags) in THICK_SLICE_MEMBERS {
         run(
             &format!(
-                "fine-tuning {from} into {name}, for slices 2 mm apart or more ({})",
-                recipe.join(" ")
+                "fine-tuning {from} into {name}, for slices 2 mm apart or more (seeds {seeds} {})",
+                flags.join(" ")
             ),
             hilum_train(&hilum, &out, name)
                 .arg("--init")
                 .arg(out.join(format!("{from}.safetensors")))
-                .args(recipe)
+                .args(["--seeds", seeds])
+                .args(flags)
                 .args(THICK_SLICE_FINE_TUNE),
         )?;
-        fit.arg("--thick-slice-weights")
-            .arg(out.join(format!("{name}.safetensors")));
+        let weights = out.join(format!("{name}.safetensors"));
+        run(
+            &format!("fine-tuning {name} on 2.5 mm slices with the slice axis kept"),
+            hilum_train(&hilum, &out, name)
+                .arg("--init")
+                .arg(&weights)
+                .args(flags)
+                .args(KEPT_SLICE_AXIS_FINE_TUNE),
+        )?;
+        fit.arg("--thick-slice-weights").arg(weights);
     }
     run(
         "fitting the rescorer on the new classifier's findings (seeds 2000..2032, 1.5 and 2.5 mm)",

@@ -59,6 +59,11 @@ pub struct Args {
     /// lowest and of the negatives it scores highest.
     #[arg(long, default_value_t = 0.0, value_parser = parse_share, requires = "init")]
     hard_share: f64,
+    /// Permute each patch's axes within the slice plane only: for networks
+    /// that score thick slices, whose patches are blurred along the slice axis
+    /// alone (flips of every axis are still drawn).
+    #[arg(long)]
+    keep_slice_axis: bool,
 }
 
 /// The phantoms a model is trained and evaluated on: one definition, so that
@@ -167,6 +172,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         truth_shifts: args.truth_shifts,
         per_nodule_share: per_nodule_share(&args),
         hard_share: args.hard_share,
+        keep_slice_axis: args.keep_slice_axis,
     };
     // Read before training: `--out` may be the folder `--init` comes from.
     let init_record = args.init.as_ref().map(|path| {
@@ -204,6 +210,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 s if s >= 1.0 => "nodule by nodule".to_string(),
                 s if s <= 0.0 => "example by example".to_string(),
                 s => format!("nodule by nodule for a share of {s}, the rest example by example"),
+            },
+            "axes_permuted": if args.keep_slice_axis {
+                "within the slice plane (the slice axis kept)"
+            } else {
+                "all three"
             },
             "hardest_drawn": if args.hard_share > 0.0 {
                 format!(

@@ -57,9 +57,10 @@ fn trains_then_fine_tunes_from_its_own_weights_under_another_name() {
     assert!(r["report"]["positives"].as_u64().unwrap() > 0);
     assert!(r["report"]["negatives"].as_u64().unwrap() > 0);
     assert!(r["init"].is_null());
+    assert_eq!(r["hyper_parameters"]["axes_permuted"], "all three");
 
     // A second network beside the first, under its own name, with each
-    // truth nodule cut at its six neighbours too.
+    // truth nodule cut at its six neighbours too and the slice axis kept.
     let out = train(
         &first,
         &[
@@ -68,6 +69,7 @@ fn trains_then_fine_tunes_from_its_own_weights_under_another_name() {
             "--name",
             "tuned",
             "--truth-shifts",
+            "--keep-slice-axis",
         ],
     );
     assert!(
@@ -85,6 +87,10 @@ fn trains_then_fine_tunes_from_its_own_weights_under_another_name() {
             .as_array()
             .map(Vec::len),
         Some(7)
+    );
+    assert_eq!(
+        r["hyper_parameters"]["axes_permuted"],
+        "within the slice plane (the slice axis kept)"
     );
     assert_eq!(r["init"]["weights"], weights.display().to_string());
     // The record of the weights it started from travels with it.

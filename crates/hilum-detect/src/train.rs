@@ -5,7 +5,9 @@
 //! positives, the rest negatives; each truth centre is added as a positive too,
 //! so the classifier also learns the nodules the blob filter ranks low.
 //! Batches are balanced, and patches are flipped and their axes permuted at
-//! random (a nodule has no preferred orientation).
+//! random (a nodule has no preferred orientation); on thick slices, where the
+//! patch is blurred along the slice axis alone, that axis can be kept in place
+//! ([`TrainConfig::keep_slice_axis`]).
 
 use crate::candidates::find_candidates;
 use crate::iso::to_iso;
@@ -46,6 +48,10 @@ pub struct TrainConfig {
     /// The FROC at a few false positives a scan turns on those few; drawn
     /// uniformly they are one draw in ten.
     pub hard_share: f64,
+    /// Permute the patch's axes within the slice plane only, never moving the
+    /// slice axis: on slices thicker than the iso voxels the patch is blurred
+    /// along that axis alone, and detection never meets the blur in the plane.
+    pub keep_slice_axis: bool,
 }
 
 /// The fraction of each set ranked hardest by the starting network that
@@ -168,20 +174,24 @@ pub(crate) fn next_random(rng: &mut u64) -> u64 {
     *rng
 }
 
-/// A random flip of each axis and a random axis order.
-fn augment(patch: &[f32], rng: &mut u64) -> Vec<f32> {
+/// Axis orders (z, y, x = 0, 1, 2); the first two keep the slice axis first.
+const AXIS_ORDERS: [[usize; 3]; 6] = [
+    [0, 1, 2],
+    [0, 2, 1],
+    [1, 0, 2],
+    [1, 2, 0],
+    [2, 0, 1],
+    [2, 1, 0],
+];
+
+/// A random flip of each axis and a random axis order, or with
+/// `keep_slice_axis` an order that leaves the slice axis (z) where it is.
+fn augment(patch: &[f32], rng: &mut u64, keep_slice_axis: bool) -> Vec<f32> {
     let mut next = || next_random(rng);
     let r = next();
     let flips = [r & 1 != 0, r & 2 != 0, r & 4 != 0];
-    let perms = [
-        [0, 1, 2],
-        [0, 2, 1],
-        [1, 0, 2],
-        [1, 2, 0],
-        [2, 0, 1],
-        [2, 1, 0],
-    ];
-    let perm = perms[((r >> 3) % 6) as usize];
+    let orders = if keep_slice_axis { 2 } else { 6 };
+    let perm = AXIS_ORDERS[((r >> 3) % orders) as usize];
     let mut out = vec![0f32; VOXELS];
     for z in 0..PATCH {
         for y in 0..PATCH {
@@ -342,7 +352,7 @@ pub fn train(
                     (rng % set.len().max(1) as u64) as usize
                 };
                 let pick = &set[index];
-                batch.extend(augment(pick, &mut rng));
+                batch.extend(augment(pick, &mut rng, config.keep_slice_axis));
                 labels.push(label);
             }
         }
@@ -391,7 +401,34 @@ pub fn train(
 
 #[cfg(test)]
 mod tests {
-    use super::{by_chance, hardest, Examples};
+    use super::{augment, by_chance, hardest, Examples, PATCH, VOXELS};
+
+    /// A patch that varies along the slice axis (z) alone: each slice one value.
+    fn slices_only() -> Vec<f32> {
+        (0..VOXELS).map(|i| (i / (PATCH * PATCH)) as f32).collect()
+    }
+
+    /// Whether every slice (fixed z) of `patch` holds one value.
+    fn varies_along_z_only(patch: &[f32]) -> bool {
+        patch
+            .chunks(PATCH * PATCH)
+            .all(|slice| slice.iter().all(|&v| v == slice[0]))
+    }
+
+    #[test]
+    fn keeping_the_slice_axis_never_turns_the_slice_profile_into_the_plane() {
+        let patch = slices_only();
+        let mut rng = 99u64;
+        for _ in 0..200 {
+            let out = augment(&patch, &mut rng, true);
+            assert!(varies_along_z_only(&out));
+        }
+        // Without it, four draws in six move the slice axis into the plane.
+        let moved = (0..600)
+            .filter(|_| !varies_along_z_only(&augment(&patch, &mut rng, false)))
+            .count();
+        assert!((330..470).contains(&moved), "{moved} of 600");
+    }
 
     #[test]
     fn the_hardest_are_the_highest_negatives_and_the_lowest_positives() {
