@@ -230,6 +230,10 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         }
     }
     say(NOTICE.to_string());
+    if reports.is_empty() && errors.is_empty() {
+        // An empty folder, or one of other series only: say so, not just exit 2.
+        errors.push(FileError::new(&args.path, "no CT image series found"));
+    }
     for e in &errors {
         eprintln!("error: {e}");
     }

@@ -197,6 +197,8 @@ fn a_server_without_a_display_gets_no_xdg_runtime_dir_errors() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "nothing to detect in: {stderr}");
+    let reason = format!("error: {}: no CT image series found", dir.path().display());
+    assert!(stderr.contains(&reason), "{stderr}");
     assert!(stderr.contains("device: wgpu Vulkan"), "{stderr}");
     assert!(!stderr.contains("XDG_RUNTIME_DIR"), "{stderr}");
 }
