@@ -745,11 +745,11 @@ mod tests {
         assert_eq!((taken_in, leaked), (vec![2], vec![0]));
         // Taken in as before: a sure region centred near the larger one's
         // centre (its nodule measured again), a doubtful one beside it, and
-        // (11086) a sure 3.6 mm blob of vessel beside a 5.5 mm nodule.
+        // (11086) a sure 3.6 mm blob of vessel 5.2 mm from a nodule measured 5.9 mm.
         for (larger, part) in [
             (finding(0.0, 31.3, 1.0), finding(-3.0, 20.0, 0.9)),
             (finding(0.0, 31.3, 1.0), finding(11.9, 21.1, 0.3)),
-            (finding(0.0, 5.5, 1.0), finding(5.2, 3.6, 1.0)),
+            (finding(0.0, 5.9, 1.0), finding(5.2, 3.6, 1.0)),
         ] {
             let (kept, _, _) = absorb_parts(numbered(vec![larger, part]));
             let found: Vec<usize> = kept.iter().map(|(i, _)| *i).collect();
