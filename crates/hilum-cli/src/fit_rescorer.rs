@@ -13,7 +13,7 @@ use hilum_detect::weights::{self, Detector};
 use hilum_detect::{detect, DetectOptions, MEASURE_FLOOR};
 use hilum_eval::{classify, Detection, Outcome as Scored, ScanTruth, TruthNodule};
 use hilum_phantom::generate;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -31,6 +31,12 @@ pub struct Args {
     /// Where `--thick-slice-weights` take over: slices this far apart (mm) or more.
     #[arg(long, default_value_t = 2.0, requires = "thick_slice_weights")]
     thick_from_mm: f64,
+    /// Fit the rescorer for scans of thick slices: `--weights` are the
+    /// networks that the `rescore.json` beside them names under
+    /// `thick_slices`, every `--slice-mm` is thick, and the fit is stored
+    /// there, the rest of the file left as it is.
+    #[arg(long, conflicts_with = "thick_slice_weights")]
+    thick_slices: bool,
     /// Phantom seeds, FIRST..END (end exclusive): not the classifier's
     /// training seeds (its logits there are overconfident) and below 5000.
     #[arg(long, default_value = "2000..2032", value_parser = crate::train::parse_range)]
@@ -96,6 +102,12 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     };
     let members = file_names(&paths, "--weights")?;
     let thick_members = file_names(&args.thick_slice_weights, "--thick-slice-weights")?;
+    // Read before the fit, so that a file it cannot go into fails first.
+    let thick_of = if args.thick_slices {
+        Some(thick_slices_of(&path, &members, &args.phantom.slice_mm)?)
+    } else {
+        None
+    };
     eprintln!("fitting the rescorer on {}", device.label);
     let options = DetectOptions {
         min_confidence: MEASURE_FLOOR,
@@ -165,13 +177,14 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         Rescorer::fit(&examples, args.l2, terms(args.pairs)).map_err(|e| anyhow::anyhow!(e))?;
     // One network is the one the rescorer is loaded beside: not named, so the
     // pair can be copied under another name.
-    if members.len() > 1 || !thick_members.is_empty() {
+    if (members.len() > 1 || !thick_members.is_empty()) && thick_of.is_none() {
         rescorer.members = members.clone();
     }
     if !thick_members.is_empty() {
         rescorer.thick_slices = Some(ThickSlices {
             from_mm: args.thick_from_mm,
             members: thick_members.clone(),
+            rescorer: None,
         });
     }
     let positives = examples.iter().filter(|e| e.1).count();
@@ -193,7 +206,15 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     if let Some(file) = &args.examples {
         std::fs::write(file, &dump)?;
     }
+    let fitted = rescorer.clone();
+    if let Some(mut outer) = thick_of {
+        if let Some(thick) = outer.thick_slices.as_mut() {
+            thick.rescorer = Some(Box::new(rescorer));
+        }
+        rescorer = outer;
+    }
     let written = weights::save_rescorer(&rescorer, &path).map_err(|e| anyhow::anyhow!(e))?;
+    let rescorer = fitted;
     for (name, w) in rescorer.features.iter().zip(&rescorer.weights) {
         eprintln!("  {name:<44} {w:+.3}");
     }
@@ -205,4 +226,35 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         written.display()
     );
     Ok(Outcome::Ok)
+}
+
+/// The rescorer beside `path`, checked to name `members` for slices as thick
+/// as every one of `slice_mm`: the file a fit for thick slices goes into.
+fn thick_slices_of(path: &Path, members: &[String], slice_mm: &[f64]) -> anyhow::Result<Rescorer> {
+    let file = weights::rescorer_path(path);
+    let text = std::fs::read_to_string(&file).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: {e} (--thick-slices stores its fit in the rescorer beside the networks)",
+            file.display()
+        )
+    })?;
+    let outer =
+        Rescorer::from_json(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let Some(thick) = &outer.thick_slices else {
+        anyhow::bail!("{}: names no networks for thick slices", file.display());
+    };
+    if thick.members != members {
+        anyhow::bail!(
+            "{}: its networks for thick slices are {:?}, not the --weights {members:?}",
+            file.display(),
+            thick.members
+        );
+    }
+    if let Some(thin) = slice_mm.iter().find(|&&mm| mm < thick.from_mm) {
+        anyhow::bail!(
+            "--slice-mm {thin}: the networks for thick slices score slices {} mm apart or more",
+            thick.from_mm
+        );
+    }
+    Ok(outer)
 }

@@ -110,8 +110,20 @@ fn a_missing_init_is_named_before_any_phantom_is_made() {
 }
 
 fn fit_rescorer(weights: &[&Path], thick_slice_weights: &[&Path], seeds: &str) -> Output {
+    fit_rescorer_with(weights, thick_slice_weights, seeds, &[])
+}
+
+fn fit_rescorer_with(
+    weights: &[&Path],
+    thick_slice_weights: &[&Path],
+    seeds: &str,
+    extra: &[&str],
+) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_hilum"));
-    command.env("HILUM_DEVICE", "cpu").arg("fit-rescorer");
+    command
+        .env("HILUM_DEVICE", "cpu")
+        .arg("fit-rescorer")
+        .args(extra);
     for w in weights {
         command.arg("--weights").arg(w);
     }
@@ -165,13 +177,79 @@ fn fits_a_rescorer_beside_the_networks_it_rescores() {
         r.thick_slices,
         Some(hilum_detect::rescore::ThickSlices {
             from_mm: 2.0,
-            members: vec!["nodule_net-3.safetensors".into()]
+            members: vec!["nodule_net-3.safetensors".into()],
+            rescorer: None,
         })
     );
     let detector = hilum_detect::weights::load(&weights, &device.device).expect("loads together");
     assert_eq!(detector.classifier.member_count(), 2);
     assert_eq!(detector.classifier_for(1.5).member_count(), 2);
     assert_eq!(detector.classifier_for(2.5).member_count(), 1);
+    assert_eq!(
+        detector.rescorer_for(2.5),
+        &r,
+        "no rescorer of their own yet"
+    );
+
+    // Then one fitted on the thick slices' network alone goes into that file,
+    // which keeps the rest: the thick slices are rescored by it, the thin ones
+    // as before.
+    let thick_fit = |weights: &[&Path], extra: &[&str]| {
+        fit_rescorer_with(
+            weights,
+            &[],
+            "2000..2003",
+            &[&["--thick-slices"], extra].concat(),
+        )
+    };
+    let out = thick_fit(&[&thick], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let text = std::fs::read_to_string(dir.path().join("rescore.json")).unwrap();
+    let both = hilum_detect::rescore::Rescorer::from_json(&text).expect("reads back");
+    let own = both
+        .thick_slices
+        .as_ref()
+        .and_then(|t| t.rescorer.as_deref())
+        .expect("a rescorer for thick slices")
+        .clone();
+    assert_eq!(
+        own.fit["weights"],
+        serde_json::json!(["nodule_net-3.safetensors"])
+    );
+    assert_ne!(own.weights, r.weights);
+    assert!(
+        own.members.is_empty() && own.thick_slices.is_none(),
+        "{own:?}"
+    );
+    assert_eq!(
+        hilum_detect::rescore::Rescorer {
+            thick_slices: r.thick_slices.clone(),
+            ..both.clone()
+        },
+        r,
+        "the rest of the file as it was"
+    );
+    let detector = hilum_detect::weights::load(&weights, &device.device).expect("loads");
+    assert_eq!(detector.rescorer_for(1.5), &both);
+    assert_eq!(detector.rescorer_for(2.5), &own);
+    // Refused before any phantom: networks the file does not name for thick
+    // slices, and slices thinner than theirs.
+    for (network, extra, reason) in [
+        (second.as_path(), &[][..], "not the --weights"),
+        (
+            thick.as_path(),
+            &["--slice-mm", "1.5"][..],
+            "2 mm apart or more",
+        ),
+    ] {
+        let out = thick_fit(&[network], extra);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{stderr}");
+        assert!(stderr.contains(reason), "{stderr}");
+        assert!(!stderr.contains("seed 2000"), "{stderr}");
+    }
+    let r = both;
     // A rescorer naming no network reads the one it lies beside.
     let alone = hilum_detect::rescore::Rescorer {
         members: Vec::new(),

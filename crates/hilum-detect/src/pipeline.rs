@@ -206,6 +206,7 @@ pub fn detect_observed(
     let t = Instant::now();
     let padded = pad_for_patches(&iso.tensor);
     let classifier = detector.classifier_for(volume.spacing()[2]);
+    let rescorer = detector.rescorer_for(volume.spacing()[2]);
     let batch = options.batch.max(1);
     let mut logits: Vec<f32> = Vec::with_capacity(candidates.len());
     for chunk in candidates.chunks(batch) {
@@ -273,11 +274,8 @@ pub fn detect_observed(
             let centre = volume.affine.voxel_to_lps(centroid);
             let c = &candidates[i];
             let cnn_logit = f64::from(logits[i]);
-            let rescored = kept.then(|| {
-                detector
-                    .rescorer
-                    .confidence(&features(cnn_logit, c.blob_score, &m))
-            });
+            let rescored =
+                kept.then(|| rescorer.confidence(&features(cnn_logit, c.blob_score, &m)));
             outcomes[i].measured_lps_mm = Some(centre);
             outcomes[i].fate = match rescored {
                 None => Fate::Suppressed,

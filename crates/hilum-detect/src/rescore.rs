@@ -98,8 +98,8 @@ pub struct Rescorer {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<String>,
     /// Other networks that score scans of thicker slices in place of
-    /// `members`. Their mean logit is rescored as the members' is: the fit saw
-    /// only the members' (models/detector/MODEL_CARD.md says why it is kept).
+    /// `members`, with the rescorer fitted on their findings when there is
+    /// one (otherwise this one rescores them too).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thick_slices: Option<ThickSlices>,
     /// How it was fitted (command, seeds, examples): the record, not read back.
@@ -113,6 +113,11 @@ pub struct ThickSlices {
     pub from_mm: f64,
     /// Files beside the rescorer's.
     pub members: Vec<String>,
+    /// Fitted on these networks' mean logit on thick slices (`hilum
+    /// fit-rescorer --thick-slices`); it names no networks and no thick
+    /// slices of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rescorer: Option<Box<Rescorer>>,
 }
 
 pub const SCHEMA: &str = "hilum.rescorer/1";
@@ -150,9 +155,39 @@ impl Rescorer {
         1.0 / (1.0 + (-self.logit(f)).exp())
     }
 
+    /// The rescorer for a scan whose slices lie `slice_mm` apart: the one
+    /// fitted for thick slices where there is one and the scan's are,
+    /// otherwise this.
+    pub fn for_slices(&self, slice_mm: f64) -> &Self {
+        match &self.thick_slices {
+            Some(ThickSlices {
+                from_mm,
+                rescorer: Some(thick),
+                ..
+            }) if slice_mm >= *from_mm => thick,
+            _ => self,
+        }
+    }
+
     /// Parses and checks that it reads the features this build computes.
     pub fn from_json(text: &str) -> Result<Self, String> {
         let r: Self = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        r.check()?;
+        if let Some(thick) = r.thick_slices.as_ref().and_then(|t| t.rescorer.as_ref()) {
+            thick
+                .check()
+                .map_err(|e| format!("thick_slices' rescorer: {e}"))?;
+            if thick.thick_slices.is_some() || !thick.members.is_empty() {
+                return Err(
+                    "thick_slices' rescorer names networks or thick slices of its own".into(),
+                );
+            }
+        }
+        Ok(r)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let r = self;
         if r.schema != SCHEMA {
             return Err(format!("schema {:?}, expected {SCHEMA:?}", r.schema));
         }
@@ -178,11 +213,12 @@ impl Rescorer {
         if let Some(thick) = &r.thick_slices {
             if !(thick.from_mm.is_finite() && thick.from_mm > 0.0) || thick.members.is_empty() {
                 return Err(format!(
-                    "thick_slices needs a positive from_mm and at least one network, not {thick:?}"
+                    "thick_slices needs a positive from_mm and at least one network, not {:?}",
+                    (thick.from_mm, &thick.members)
                 ));
             }
         }
-        Ok(r)
+        Ok(())
     }
 
     /// Fits by Newton's method (iteratively reweighted least squares) with an
@@ -394,13 +430,51 @@ mod tests {
         r.thick_slices = Some(ThickSlices {
             from_mm: 2.0,
             members: vec!["a.safetensors".into(), "b.safetensors".into()],
+            rescorer: None,
         });
         let back = Rescorer::from_json(&serde_json::to_string(&r).unwrap()).unwrap();
         assert_eq!(back, r);
+        // Without a rescorer of their own, theirs is this one at every thickness.
+        assert!(std::ptr::eq(r.for_slices(2.5), &r));
         for (from_mm, members) in [(0.0, vec!["a.safetensors".to_string()]), (2.0, vec![])] {
-            r.thick_slices = Some(ThickSlices { from_mm, members });
+            r.thick_slices = Some(ThickSlices {
+                from_mm,
+                members,
+                rescorer: None,
+            });
             let err = Rescorer::from_json(&serde_json::to_string(&r).unwrap()).unwrap_err();
             assert!(err.contains("thick_slices"), "{err}");
+        }
+    }
+
+    #[test]
+    fn thick_slices_are_rescored_by_their_own_rescorer_where_there_is_one() {
+        let mut thick = Rescorer::cnn_only();
+        thick.bias = -3.0;
+        let mut r = Rescorer::cnn_only();
+        r.thick_slices = Some(ThickSlices {
+            from_mm: 2.0,
+            members: vec!["a.safetensors".into()],
+            rescorer: Some(Box::new(thick.clone())),
+        });
+        let back = Rescorer::from_json(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back, r);
+        let f = features(1.0, 0.5, &measurement(6.0, 6.0, 6.0, NoduleKind::Solid));
+        assert_eq!(back.for_slices(1.5).logit(&f), 1.0);
+        assert_eq!(back.for_slices(1.99).logit(&f), 1.0);
+        assert_eq!(back.for_slices(2.0).logit(&f), -2.0);
+        assert_eq!(back.for_slices(2.5).logit(&f), -2.0);
+        // Checked as the outer one is, and it may not nest further.
+        let mut odd = thick.clone();
+        odd.features[1] = "something_else".into();
+        let mut nested = thick;
+        nested.members = vec!["b.safetensors".into()];
+        for inner in [odd, nested] {
+            if let Some(t) = r.thick_slices.as_mut() {
+                t.rescorer = Some(Box::new(inner));
+            }
+            let err = Rescorer::from_json(&serde_json::to_string(&r).unwrap()).unwrap_err();
+            assert!(err.contains("thick_slices' rescorer"), "{err}");
         }
     }
 }

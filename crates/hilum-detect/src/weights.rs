@@ -6,7 +6,7 @@
 //! `HILUM_MODEL` points a binary at others on disk.
 
 use crate::model::{Classifier, NoduleNet};
-use crate::rescore::Rescorer;
+use crate::rescore::{Rescorer, ThickSlices};
 use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::Device;
 use std::path::{Path, PathBuf};
@@ -81,10 +81,7 @@ impl Source {
         match self {
             Self::BuiltIn => {
                 let networks = match Rescorer::from_json(built_in::RESCORER) {
-                    Ok(r) => networks_summary(
-                        r.members.len().max(1),
-                        r.thick_slices.map(|t| (t.from_mm, t.members.len())),
-                    ),
+                    Ok(r) => networks_summary(r.members.len().max(1), r.thick_slices.as_ref()),
                     Err(_) => format!("{} networks", built_in::NETWORKS.len()),
                 };
                 format!(
@@ -131,14 +128,28 @@ impl Detector {
             _ => &self.classifier,
         }
     }
+
+    /// The rescorer of a scan whose slices lie `slice_mm` apart: fitted on
+    /// the findings of [`Self::classifier_for`] that scan where there is one.
+    pub fn rescorer_for(&self, slice_mm: f64) -> &Rescorer {
+        self.rescorer.for_slices(slice_mm)
+    }
 }
 
-/// "2 networks", or "2 networks; 4 for slices 2 mm apart or more".
-fn networks_summary(members: usize, thick: Option<(f64, usize)>) -> String {
+/// "2 networks", or "2 networks; 4 for slices 2 mm apart or more" (", with
+/// their own rescorer" where they have one).
+fn networks_summary(members: usize, thick: Option<&ThickSlices>) -> String {
     match thick {
-        Some((from_mm, n)) => {
-            format!("{members} networks; {n} for slices {from_mm} mm apart or more")
-        }
+        Some(t) => format!(
+            "{members} networks; {} for slices {} mm apart or more{}",
+            t.members.len(),
+            t.from_mm,
+            if t.rescorer.is_some() {
+                ", with their own rescorer"
+            } else {
+                ""
+            }
+        ),
         None => format!("{members} networks"),
     }
 }
