@@ -139,6 +139,7 @@ fn fate_says(fate: Fate, probability: f64, measured_off_mm: Option<f64>) -> Stri
         Fate::NotMeasured => "not measured".into(),
         Fate::NothingMeasured => "measured as nothing in the lungs".into(),
         Fate::Suppressed => format!("suppressed by a surer candidate{off}"),
+        Fate::TooSmall => format!("a finding under 3 mm, not reported{off}"),
         Fate::BelowMinimum => format!("below the minimum confidence{off}"),
         Fate::PartOfLarger => format!("taken into a larger finding{off}"),
         Fate::LeakedOffNodule => format!("taken, as leaked, into a nodule's finding{off}"),

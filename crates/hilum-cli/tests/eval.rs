@@ -64,6 +64,7 @@ fn eval_lists_the_nodules_it_misses_at_4_fp_per_scan_and_why() {
     let fates = [
         "nothing-measured",
         "suppressed",
+        "too-small",
         "part-of-larger",
         "leaked-off-nodule",
         "finding",

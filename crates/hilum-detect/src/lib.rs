@@ -39,7 +39,7 @@ pub use iso::{to_iso, IsoVolume};
 pub use lung::{lung_mask, LungMask};
 pub use pipeline::{
     check_series, detect, detect_observed, CandidateOutcome, DetectError, DetectOptions,
-    DetectResult, Fate, Finding, Observer, StageTimes, MEASURE_FLOOR,
+    DetectResult, Fate, Finding, Observer, StageTimes, MEASURE_FLOOR, SMALLEST_REPORTED_MM,
 };
 pub use weights::Detector;
 
