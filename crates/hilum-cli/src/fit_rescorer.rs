@@ -206,15 +206,17 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     if let Some(file) = &args.examples {
         std::fs::write(file, &dump)?;
     }
-    let fitted = rescorer.clone();
-    if let Some(mut outer) = thick_of {
-        if let Some(thick) = outer.thick_slices.as_mut() {
-            thick.rescorer = Some(Box::new(rescorer));
+    // A fit for thick slices goes into the file it was checked against.
+    let file = match thick_of {
+        Some(mut outer) => {
+            if let Some(thick) = outer.thick_slices.as_mut() {
+                thick.rescorer = Some(Box::new(rescorer.clone()));
+            }
+            outer
         }
-        rescorer = outer;
-    }
-    let written = weights::save_rescorer(&rescorer, &path).map_err(|e| anyhow::anyhow!(e))?;
-    let rescorer = fitted;
+        None => rescorer.clone(),
+    };
+    let written = weights::save_rescorer(&file, &path).map_err(|e| anyhow::anyhow!(e))?;
     for (name, w) in rescorer.features.iter().zip(&rescorer.weights) {
         eprintln!("  {name:<44} {w:+.3}");
     }
