@@ -187,30 +187,33 @@ impl Rescorer {
     }
 
     fn check(&self) -> Result<(), String> {
-        let r = self;
-        if r.schema != SCHEMA {
-            return Err(format!("schema {:?}, expected {SCHEMA:?}", r.schema));
+        if self.schema != SCHEMA {
+            return Err(format!("schema {:?}, expected {SCHEMA:?}", self.schema));
         }
-        let n = r.features.len();
+        let n = self.features.len();
         let known = terms(true);
-        if r.features
+        if self
+            .features
             .get(..FEATURES.len())
             .is_none_or(|base| base != FEATURES)
-            || !r.features.iter().all(|name| known.contains(name))
-            || [&r.mean, &r.scale, &r.weights].iter().any(|v| v.len() != n)
+            || !self.features.iter().all(|name| known.contains(name))
+            || [&self.mean, &self.scale, &self.weights]
+                .iter()
+                .any(|v| v.len() != n)
         {
             return Err(format!(
                 "features {:?}, expected {FEATURES:?}, optionally followed by products of two of the first {PAIRED}",
-                r.features
+                self.features
             ));
         }
-        if r.scale
+        if self
+            .scale
             .iter()
             .any(|&s| s.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater))
         {
             return Err("a feature scale is not positive".into());
         }
-        if let Some(thick) = &r.thick_slices {
+        if let Some(thick) = &self.thick_slices {
             if !(thick.from_mm.is_finite() && thick.from_mm > 0.0) || thick.members.is_empty() {
                 return Err(format!(
                     "thick_slices needs a positive from_mm and at least one network, not {:?}",
