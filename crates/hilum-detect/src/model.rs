@@ -6,7 +6,7 @@
 //! Few channels at full resolution: about 40 MFLOP a patch, so a few hundred
 //! candidates take seconds even on the CPU backend.
 
-use crate::fused_conv::conv3x3x3_relu;
+use crate::fused_conv::FusedConv;
 use burn::module::Module;
 use burn::nn::conv::{Conv3d, Conv3dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig3d};
@@ -36,20 +36,18 @@ fn conv(input: usize, output: usize, stride: usize, device: &Device) -> Conv3d {
         .init(device)
 }
 
-/// One layer: the fused wgpu kernel where it applies (inference on a wgpu
-/// device), burn's `conv3d` and `relu` otherwise (the CPU backend; training).
-fn conv_relu(layer: &Conv3d, x: Tensor<5>) -> Tensor<5> {
-    let [stride, sy, sx] = layer.stride;
-    let fits = [sy, sx] == [stride; 2]
-        && layer.dilation == [1; 3]
-        && layer.groups == 1
-        && layer.padding == PaddingConfig3d::Explicit(1, 1, 1);
-    let fused = match &layer.bias {
-        Some(bias) if fits => conv3x3x3_relu(&x, &layer.weight.val(), &bias.val(), stride),
-        _ => None,
-    };
-    fused.unwrap_or_else(|| relu(layer.forward(x)))
+/// One layer: the fused wgpu kernel where the layer was prepared for it
+/// (inference on a wgpu device), burn's `conv3d` and `relu` otherwise (the
+/// CPU backend; training).
+fn conv_relu(layer: &Conv3d, fused: Option<&FusedConv>, x: Tensor<5>) -> Tensor<5> {
+    fused
+        .and_then(|f| f.forward(&x))
+        .unwrap_or_else(|| relu(layer.forward(x)))
 }
+
+/// A network's five convolution layers prepared for the fused kernel.
+#[derive(Clone, Debug)]
+pub struct FusedLayers([FusedConv; 5]);
 
 impl NoduleNet {
     pub fn new(device: &Device) -> Self {
@@ -65,11 +63,39 @@ impl NoduleNet {
 
     /// Logits, one per patch, for `[batch, 1, PATCH, PATCH, PATCH]` input.
     pub fn logits(&self, x: Tensor<5>) -> Tensor<1> {
-        let x = conv_relu(&self.c1, x);
-        let x = conv_relu(&self.c2, x);
-        let x = conv_relu(&self.c3, x);
-        let x = conv_relu(&self.c4, x);
-        let x = conv_relu(&self.c5, x);
+        self.logits_with(None, x)
+    }
+
+    /// Its layers prepared for the fused kernel: `None` unless its weights
+    /// live on a wgpu device (and are not being trained) and every layer fits.
+    pub fn fused_layers(&self) -> Option<FusedLayers> {
+        let fused = |layer: &Conv3d| {
+            let [stride, sy, sx] = layer.stride;
+            let fits = [sy, sx] == [stride; 2]
+                && layer.dilation == [1; 3]
+                && layer.groups == 1
+                && layer.padding == PaddingConfig3d::Explicit(1, 1, 1);
+            let bias = layer.bias.as_ref().filter(|_| fits)?;
+            FusedConv::prepare(&layer.weight.val(), &bias.val(), stride)
+        };
+        Some(FusedLayers([
+            fused(&self.c1)?,
+            fused(&self.c2)?,
+            fused(&self.c3)?,
+            fused(&self.c4)?,
+            fused(&self.c5)?,
+        ]))
+    }
+
+    /// [`NoduleNet::logits`], through the fused kernel where `fused` holds
+    /// this network's layers (from [`NoduleNet::fused_layers`]).
+    pub fn logits_with(&self, fused: Option<&FusedLayers>, x: Tensor<5>) -> Tensor<1> {
+        let layer = |i: usize| fused.map(|f| &f.0[i]);
+        let x = conv_relu(&self.c1, layer(0), x);
+        let x = conv_relu(&self.c2, layer(1), x);
+        let x = conv_relu(&self.c3, layer(2), x);
+        let x = conv_relu(&self.c4, layer(3), x);
+        let x = conv_relu(&self.c5, layer(4), x);
         let [b, c, z, y, w] = x.dims();
         self.head
             .forward(x.reshape([b, c * z * y * w]))
@@ -79,6 +105,11 @@ impl NoduleNet {
     /// The sum of the logits of each patch's seven other mirror images (every
     /// combination of flipping z, y and x, but not none).
     pub fn mirror_logit_sum(&self, x: Tensor<5>) -> Tensor<1> {
+        self.mirror_logit_sum_with(None, x)
+    }
+
+    /// [`NoduleNet::mirror_logit_sum`] as [`NoduleNet::logits_with`] scores.
+    pub fn mirror_logit_sum_with(&self, fused: Option<&FusedLayers>, x: Tensor<5>) -> Tensor<1> {
         let [z, y, w] = [2, 3, 4];
         let mirrors = [
             x.clone().flip([w]),
@@ -91,7 +122,7 @@ impl NoduleNet {
         ];
         mirrors
             .into_iter()
-            .map(|m| self.logits(m))
+            .map(|m| self.logits_with(fused, m))
             .reduce(|a, b| a + b)
             .expect("seven mirror images")
     }
@@ -107,13 +138,22 @@ impl NoduleNet {
 /// Each network alone ranks some look-alikes above small nodules in its own
 /// way; the mean ranks them more steadily (`models/detector/MODEL_CARD.md`).
 pub struct Classifier {
-    members: Vec<NoduleNet>,
+    /// Each network, with its layers prepared for the fused kernel on a
+    /// wgpu device.
+    members: Vec<(NoduleNet, Option<FusedLayers>)>,
 }
 
 impl Classifier {
     /// Panics without a member: a classifier of none scores nothing.
     pub fn new(members: Vec<NoduleNet>) -> Self {
         assert!(!members.is_empty(), "a classifier needs a network");
+        let members = members
+            .into_iter()
+            .map(|net| {
+                let fused = net.fused_layers();
+                (net, fused)
+            })
+            .collect();
         Self { members }
     }
 
@@ -123,19 +163,19 @@ impl Classifier {
 
     /// The members' mean logit, one per patch.
     pub fn logits(&self, x: Tensor<5>) -> Tensor<1> {
-        self.mean(|net| net.logits(x.clone()))
+        self.mean(|net, fused| net.logits_with(fused, x.clone()))
     }
 
     /// The members' mean of [`NoduleNet::mirror_logit_sum`].
     pub fn mirror_logit_sum(&self, x: Tensor<5>) -> Tensor<1> {
-        self.mean(|net| net.mirror_logit_sum(x.clone()))
+        self.mean(|net, fused| net.mirror_logit_sum_with(fused, x.clone()))
     }
 
-    fn mean(&self, score: impl Fn(&NoduleNet) -> Tensor<1>) -> Tensor<1> {
+    fn mean(&self, score: impl Fn(&NoduleNet, Option<&FusedLayers>) -> Tensor<1>) -> Tensor<1> {
         let sum = self
             .members
             .iter()
-            .map(score)
+            .map(|(net, fused)| score(net, fused.as_ref()))
             .reduce(|a, b| a + b)
             .expect("at least one member");
         sum.div_scalar(self.members.len() as f32)

@@ -174,7 +174,7 @@ fn the_fused_convolution_matches_burns_on_software_vulkan() {
     use burn::tensor::activation::relu;
     use burn::tensor::module::conv3d;
     use burn::tensor::ops::ConvOptions;
-    use hilum_detect::fused_conv::conv3x3x3_relu;
+    use hilum_detect::fused_conv::FusedConv;
 
     let gpu = software_vulkan().device;
     // Every layer shape of the classifier, and odd sizes and batches.
@@ -191,7 +191,8 @@ fn the_fused_convolution_matches_burns_on_software_vulkan() {
         let x = tensor([batch, in_c, d, h, w], i, &gpu);
         let weight = tensor([out_c, in_c, 3, 3, 3], i + 100, &gpu).mul_scalar(0.3);
         let bias = tensor([out_c], i + 200, &gpu).mul_scalar(0.1);
-        let fused = conv3x3x3_relu(&x, &weight, &bias, stride)
+        let fused = FusedConv::prepare(&weight, &bias, stride)
+            .and_then(|layer| layer.forward(&x))
             .expect("the fused kernel takes every layer shape on a wgpu device");
         let options = ConvOptions::new([stride; 3], [1; 3], [1; 3], 1);
         let reference = relu(conv3d(x, weight, Some(bias), options));
@@ -321,32 +322,42 @@ fn the_hand_written_filter_kernels_match_burns_on_software_vulkan() {
 #[test]
 fn the_fused_convolution_leaves_the_cpu_backend_to_burn() {
     let cpu = cpu_backend().device;
-    let x = tensor([1, 1, 6, 6, 6], 1, &cpu);
     let weight = tensor([8, 1, 3, 3, 3], 2, &cpu);
     let bias = tensor([8], 3, &cpu);
-    assert!(hilum_detect::fused_conv::conv3x3x3_relu(&x, &weight, &bias, 1).is_none());
+    assert!(hilum_detect::fused_conv::FusedConv::prepare(&weight, &bias, 1).is_none());
 }
 
 #[test]
 fn the_classifier_scores_alike_on_software_vulkan_and_the_cpu_backend() {
-    use hilum_detect::model::PATCH;
+    use hilum_detect::model::{Classifier, PATCH};
     let path = hilum_detect::weights::default_path();
-    let scores = |device: &burn::tensor::Device| -> Vec<f32> {
-        let model = hilum_detect::weights::load_net(&path, device).expect("committed weights");
-        let patches = tensor([4, 1, PATCH, PATCH, PATCH], 7, device).abs();
-        model
-            .probabilities(patches)
-            .into_data()
-            .try_to_vec()
-            .unwrap()
+    let net = |device: &burn::tensor::Device| {
+        hilum_detect::weights::load_net(&path, device).expect("committed weights")
     };
-    let gpu = scores(&software_vulkan().device);
-    let cpu = scores(&cpu_backend().device);
-    let worst = largest_difference(gpu.clone(), cpu.clone());
+    let patches =
+        |device: &burn::tensor::Device| tensor([4, 1, PATCH, PATCH, PATCH], 7, device).abs();
+    let values = |t: Tensor<1>| -> Vec<f32> { t.into_data().try_to_vec().unwrap() };
+    let (gpu, cpu) = (software_vulkan().device, cpu_backend().device);
     assert!(
-        worst < 1e-4,
-        "software Vulkan {gpu:?} vs CPU backend {cpu:?}"
+        net(&gpu).fused_layers().is_some(),
+        "the fused kernel on wgpu"
     );
+    assert!(
+        net(&cpu).fused_layers().is_none(),
+        "burn on the CPU backend"
+    );
+    // The classifier through the fused kernel, the network through burn's
+    // own convolution on the same device, and burn's CPU backend.
+    let fused = values(Classifier::new(vec![net(&gpu)]).logits(patches(&gpu)));
+    let burn_on_gpu = values(net(&gpu).logits(patches(&gpu)));
+    let reference = values(net(&cpu).logits(patches(&cpu)));
+    for (name, scores) in [("fused", &fused), ("burn on wgpu", &burn_on_gpu)] {
+        let worst = largest_difference(scores.clone(), reference.clone());
+        assert!(
+            worst < 1e-3,
+            "software Vulkan ({name}) {scores:?} vs CPU backend {reference:?}"
+        );
+    }
 }
 
 #[test]
