@@ -1,9 +1,9 @@
 //! `hilum detect PATH [--json FILE] [--min-confidence X]` (schema hilum.detections/1).
 
-use crate::progress::Progress;
+use crate::progress::{Progress, StageLine};
 use crate::Outcome;
 use hilum_core::{Lobe, LungRads, NoduleKind};
-use hilum_detect::{detect, weights, DetectOptions, DetectResult, StageTimes};
+use hilum_detect::{detect_observed, weights, DetectOptions, DetectResult, StageTimes};
 use hilum_dicom::{index_path, load_series, FileError};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -130,11 +130,26 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         ..DetectOptions::default()
     };
     let mut reports = Vec::new();
+    let image_series = index
+        .studies
+        .iter()
+        .flat_map(|s| &s.series)
+        .filter(|s| s.is_image_series())
+        .count();
+    let stage_line = StageLine::new();
+    let mut series_number = 0;
     for study in &index.studies {
         for series in &study.series {
             if !series.is_image_series() {
                 continue;
             }
+            series_number += 1;
+            // In a batch, which series of how many.
+            let of = if image_series > 1 {
+                format!(" [{series_number}/{image_series}]")
+            } else {
+                String::new()
+            };
             let first = series.files[0].path.clone();
             let label = first.parent().unwrap_or(&first).to_path_buf();
             if series.modality != "CT" {
@@ -156,11 +171,22 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             let load_ms = t0.elapsed().as_secs_f64() * 1e3;
             let t1 = Instant::now();
             eprintln!(
-                "detecting: {} ({} slices)",
+                "detecting{of}: {} ({} slices)",
                 label.display(),
                 loaded.volume.dims[2]
             );
-            let result = match detect(&loaded.volume, &device, &model, &options) {
+            let detected = detect_observed(
+                &loaded.volume,
+                &device,
+                &model,
+                &options,
+                &|stage, fraction| {
+                    stage_line.show(&format!("detecting{of}: "), stage, fraction);
+                    true
+                },
+            );
+            stage_line.clear();
+            let result = match detected {
                 Ok(r) => r,
                 Err(e) => {
                     errors.push(FileError::new(

@@ -52,3 +52,43 @@ impl Progress {
         }
     }
 }
+
+/// The stage a long task is in, as one redrawn line on a terminal: detection
+/// of one series takes from seconds on a GPU to minutes on the software
+/// Vulkan device. Logs get nothing from it (each series has its own line).
+pub struct StageLine {
+    terminal: bool,
+    shown: Mutex<String>,
+}
+
+impl StageLine {
+    pub fn new() -> Self {
+        Self {
+            terminal: std::io::stderr().is_terminal(),
+            shown: Mutex::new(String::new()),
+        }
+    }
+
+    /// Shows `prefix`, `stage` and how far along (0–1) the task is.
+    pub fn show(&self, prefix: &str, stage: &str, fraction: f64) {
+        if !self.terminal {
+            return;
+        }
+        let line = format!("{prefix}{stage} ({:.0}%)", 100.0 * fraction.clamp(0.0, 1.0));
+        let mut shown = self.shown.lock().unwrap_or_else(|e| e.into_inner());
+        if *shown != line {
+            // Carriage return, then erase the line: a shorter stage leaves no tail.
+            let _ = write!(std::io::stderr().lock(), "\r\x1b[2K{line}");
+            *shown = line;
+        }
+    }
+
+    /// Erases the line, so what follows starts on a clean one.
+    pub fn clear(&self) {
+        let mut shown = self.shown.lock().unwrap_or_else(|e| e.into_inner());
+        if self.terminal && !shown.is_empty() {
+            let _ = write!(std::io::stderr().lock(), "\r\x1b[2K");
+            shown.clear();
+        }
+    }
+}
