@@ -3,8 +3,9 @@
 // crates/hilum-detect/src/filters.rs (`hessian`, then `blobness`), which under
 // lavapipe took about a dozen of burn's kernels and a full-size tensor each.
 //
-// The module-scope constants are prepended by blob_strength.rs: D, H, W (the
-// volume's dimensions). Layouts (f32, contiguous): input and output [D][H][W].
+// blob_strength.rs prepends the run-time sizes `sizes.d`, `sizes.h`,
+// `sizes.w` (the volume's dimensions). Layouts (f32, contiguous): input and
+// output [d][h][w].
 //
 // As in filters.rs: a first difference ½ (f(+1) − f(−1)) and a second
 // difference f(+1) − 2 f(0) + f(−1) are zero at both ends of their axis, and
@@ -14,7 +15,7 @@
 @group(0) @binding(1) var<storage, read_write> output: array<f32>;
 
 fn at(z: u32, y: u32, x: u32) -> f32 {
-    return input[(z * H + y) * W + x];
+    return input[(z * sizes.h + y) * sizes.w + x];
 }
 
 // Whether `i` has a neighbour on both sides along an axis of `n` voxels.
@@ -23,6 +24,9 @@ fn interior(i: u32, n: u32) -> bool {
 }
 
 fn run_invocation(id: u32) {
+    let D = sizes.d;
+    let H = sizes.h;
+    let W = sizes.w;
     let x = id % W;
     let y = (id / W) % H;
     let z = id / (W * H);

@@ -6,11 +6,11 @@
 // neighbouring outputs along the axis from a sliding window of inputs, so each
 // input read serves up to RUN taps (reads, not arithmetic, set the pace there).
 //
-// The module-scope constants and then axis_lines.wgsl (RUN, the numbering of
-// invocations) are prepended by axis_filters.rs:
-//   LEN    voxels along the axis
-//   INNER  elements between neighbours along the axis (the product of the
-//          dimensions after it), OUTER the product of those before it
+// The module-scope constants, the run-time sizes and then axis_lines.wgsl
+// (RUN, the numbering of invocations) are prepended by axis_filters.rs:
+//   sizes.len    voxels along the axis
+//   sizes.inner  elements between neighbours along the axis (the product of
+//          the dimensions after it), sizes.outer the product of those before it
 //   RADIUS taps either side of the centre (TAPS = 2·RADIUS + 1)
 //   LINES_FIRST 1 when neighbouring invocations take neighbouring lines (the
 //          axis is not the innermost one, so their reads are close together),
@@ -25,8 +25,8 @@ const TAPS: u32 = 2u * RADIUS + 1u;
 
 // Input at position `i` along the line starting at `base`; zero outside.
 fn sample(base: u32, i: i32) -> f32 {
-    let inside = i >= 0 && i < i32(LEN);
-    return select(0.0, input[select(0u, base + u32(i) * INNER, inside)], inside);
+    let inside = i >= 0 && i < i32(sizes.len);
+    return select(0.0, input[select(0u, base + u32(i) * sizes.inner, inside)], inside);
 }
 
 fn run_invocation(id: u32) {
@@ -53,15 +53,17 @@ fn run_invocation(id: u32) {
         b = c;
         c = d;
     }
-    let at = base + u32(first) * INNER;
+    let len = sizes.len;
+    let inner = sizes.inner;
+    let at = base + u32(first) * inner;
     output[at] = o0;
-    if u32(first) + 1u < LEN {
-        output[at + INNER] = o1;
+    if u32(first) + 1u < len {
+        output[at + inner] = o1;
     }
-    if u32(first) + 2u < LEN {
-        output[at + 2u * INNER] = o2;
+    if u32(first) + 2u < len {
+        output[at + 2u * inner] = o2;
     }
-    if u32(first) + 3u < LEN {
-        output[at + 3u * INNER] = o3;
+    if u32(first) + 3u < len {
+        output[at + 3u * inner] = o3;
     }
 }

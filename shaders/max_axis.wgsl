@@ -4,9 +4,10 @@
 // pooling kernels ran at a few seconds a pass over a chest under lavapipe.
 // Each invocation computes RUN neighbouring outputs from one window of reads.
 //
-// The module-scope constants (LEN, INNER, OUTER, RADIUS and LINES_FIRST, as
-// for convolve_axis.wgsl) and then axis_lines.wgsl (RUN, the numbering of
-// invocations) are prepended by axis_filters.rs.
+// The module-scope constants (RADIUS and LINES_FIRST), the run-time sizes
+// (`sizes.len`, `sizes.inner`, `sizes.outer`, as for convolve_axis.wgsl) and
+// then axis_lines.wgsl (RUN, the numbering of invocations) are prepended by
+// axis_filters.rs.
 // Layouts (f32, contiguous): input and output [OUTER][LEN][INNER].
 
 @group(0) @binding(0) var<storage, read_write> input: array<f32>;
@@ -24,16 +25,16 @@ fn run_invocation(id: u32) {
     var v: array<f32, READS>;
     for (var r = 0u; r < READS; r++) {
         let i = first - i32(RADIUS) + i32(r);
-        let inside = i >= 0 && i < i32(LEN);
-        v[r] = select(NOTHING, input[select(0u, base + u32(i) * INNER, inside)], inside);
+        let inside = i >= 0 && i < i32(sizes.len);
+        v[r] = select(NOTHING, input[select(0u, base + u32(i) * sizes.inner, inside)], inside);
     }
     for (var j = 0u; j < RUN; j++) {
-        if u32(first) + j < LEN {
+        if u32(first) + j < sizes.len {
             var m = v[j];
             for (var t = 1u; t <= 2u * RADIUS; t++) {
                 m = max(m, v[j + t]);
             }
-            output[base + (u32(first) + j) * INNER] = m;
+            output[base + (u32(first) + j) * sizes.inner] = m;
         }
     }
 }

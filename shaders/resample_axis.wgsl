@@ -3,10 +3,10 @@
 // burn's two gathers and lerp took about 7.6 s for a 512×512×300 scan under
 // lavapipe, five times its CPU backend.
 //
-// The module-scope constants are prepended by axis_resampling.rs:
-//   OUTER  the product of the dimensions before the axis
-//   N_IN, N_OUT  voxels along the axis, in and out
-//   INNER  the product of the dimensions after the axis
+// axis_resampling.rs prepends the run-time sizes:
+//   sizes.outer  the product of the dimensions before the axis
+//   sizes.n_in, sizes.n_out  voxels along the axis, in and out
+//   sizes.inner  the product of the dimensions after the axis
 // Layouts (f32, contiguous): input [OUTER][N_IN][INNER], output
 // [OUTER][N_OUT][INNER], and `samples` [3][N_OUT]: for each output position
 // the lower and upper input index (whole numbers, as f32) and the weight of
@@ -17,6 +17,9 @@
 @group(0) @binding(2) var<storage, read_write> output: array<f32>;
 
 fn run_invocation(id: u32) {
+    let INNER = sizes.inner;
+    let N_IN = sizes.n_in;
+    let N_OUT = sizes.n_out;
     let inner = id % INNER;
     let i = (id / INNER) % N_OUT;
     let outer = id / (INNER * N_OUT);

@@ -6,7 +6,7 @@
 //! lavapipe, where they were most of the candidate stage. burn's CPU backend
 //! keeps burn's ops; the tests hold the two to the same numbers.
 
-use crate::wgsl::{empty_f32, f32_primitive, launch, Wgsl};
+use crate::wgsl::{empty_f32, f32_primitive, launch, RuntimeSizes, Wgsl};
 use burn::backend::wgpu::{CubeBackend, CubeTensor};
 use burn::cubecl::server::KernelArguments;
 use burn::tensor::{Tensor, TensorData};
@@ -24,7 +24,8 @@ enum Kind {
     Maximum,
 }
 
-/// One compiled variant: every size is a constant in the shader text.
+/// One pass: its kind and radius are constants in the shader text, the
+/// volume's sizes come at run time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct Pass {
     kind: Kind,
@@ -74,12 +75,24 @@ impl Pass {
 impl Wgsl for Pass {
     fn constants(&self) -> Vec<(&'static str, u32)> {
         vec![
-            ("OUTER", self.outer),
-            ("LEN", self.len),
-            ("INNER", self.inner),
             ("RADIUS", self.radius),
             ("LINES_FIRST", u32::from(self.inner > 1)),
         ]
+    }
+
+    fn sizes(&self) -> Option<RuntimeSizes> {
+        Some(RuntimeSizes {
+            // After the input, the taps (a convolution's) and the output.
+            binding: match self.kind {
+                Kind::Convolve => 3,
+                Kind::Maximum => 2,
+            },
+            values: vec![
+                ("outer", self.outer),
+                ("len", self.len),
+                ("inner", self.inner),
+            ],
+        })
     }
 
     fn parts(&self) -> Vec<&'static str> {
@@ -120,4 +133,21 @@ pub fn max_axis(v: &Tensor<3>, axis: usize, window: usize) -> Option<Tensor<3>> 
     }
     let pass = Pass::along(Kind::Maximum, v.dims(), axis, window / 2)?;
     Some(pass.launch(&f32_primitive(v)?, None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wgsl::source;
+
+    /// The volume's sizes come at run time: one compiled variant serves every
+    /// scan (each scan's own sizes made new variants, kept for the process).
+    #[test]
+    fn volumes_of_any_size_share_one_variant() {
+        let pass = |kind, dims, radius| Pass::along(kind, dims, 0, radius).unwrap();
+        let first = source(&pass(Kind::Convolve, [90, 200, 210], 4));
+        assert_eq!(first, source(&pass(Kind::Convolve, [120, 181, 222], 4)));
+        assert_ne!(first, source(&pass(Kind::Convolve, [90, 200, 210], 5)));
+        assert_ne!(first, source(&pass(Kind::Maximum, [90, 200, 210], 4)));
+    }
 }

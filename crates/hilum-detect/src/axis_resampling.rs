@@ -4,14 +4,15 @@
 //! than on burn's CPU backend, which keeps them; the tests hold the two to the
 //! same numbers.
 
-use crate::wgsl::{empty_f32, f32_primitive, launch, Wgsl};
+use crate::wgsl::{empty_f32, f32_primitive, launch, RuntimeSizes, Wgsl};
 use burn::backend::wgpu::CubeBackend;
 use burn::cubecl::server::KernelArguments;
 use burn::tensor::{Shape, Tensor, TensorData};
 
 const SHADER: &str = include_str!("../../../shaders/resample_axis.wgsl");
 
-/// One compiled variant: every size is a constant in the shader text.
+/// One launch: its sizes come at run time, so every volume shares one
+/// compiled variant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct Resampling {
     outer: u32,
@@ -29,12 +30,20 @@ impl Resampling {
 
 impl Wgsl for Resampling {
     fn constants(&self) -> Vec<(&'static str, u32)> {
-        vec![
-            ("OUTER", self.outer),
-            ("N_IN", self.n_in),
-            ("N_OUT", self.n_out),
-            ("INNER", self.inner),
-        ]
+        Vec::new()
+    }
+
+    fn sizes(&self) -> Option<RuntimeSizes> {
+        Some(RuntimeSizes {
+            // After the input, the samples and the output.
+            binding: 3,
+            values: vec![
+                ("outer", self.outer),
+                ("n_in", self.n_in),
+                ("n_out", self.n_out),
+                ("inner", self.inner),
+            ],
+        })
     }
 
     fn parts(&self) -> Vec<&'static str> {
@@ -92,4 +101,26 @@ pub fn resample_axis_on_device(
             .with_buffer(output.handle.clone().binding()),
     );
     Some(Tensor::from_primitive::<CubeBackend>(output))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wgsl::source;
+
+    #[test]
+    fn volumes_of_any_size_share_one_variant() {
+        let resampling = |outer, n_in, n_out, inner| {
+            source(&Resampling {
+                outer,
+                n_in,
+                n_out,
+                inner,
+            })
+        };
+        assert_eq!(
+            resampling(1, 133, 222, 512 * 512),
+            resampling(300, 512, 340, 512)
+        );
+    }
 }

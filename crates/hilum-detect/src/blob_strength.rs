@@ -5,14 +5,15 @@
 //! which under lavapipe took seconds a call. burn's CPU backend keeps the
 //! burn version; the tests hold the two to the same numbers.
 
-use crate::wgsl::{empty_f32, f32_primitive, launch, Wgsl};
+use crate::wgsl::{empty_f32, f32_primitive, launch, RuntimeSizes, Wgsl};
 use burn::backend::wgpu::CubeBackend;
 use burn::cubecl::server::KernelArguments;
 use burn::tensor::Tensor;
 
 const SHADER: &str = include_str!("../../../shaders/blob_strength.wgsl");
 
-/// One compiled variant: the volume's dimensions are constants in the shader.
+/// One launch: the volume's dimensions come at run time, so every volume
+/// shares one compiled variant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct Volume {
     dims: [u32; 3],
@@ -20,8 +21,16 @@ struct Volume {
 
 impl Wgsl for Volume {
     fn constants(&self) -> Vec<(&'static str, u32)> {
+        Vec::new()
+    }
+
+    fn sizes(&self) -> Option<RuntimeSizes> {
         let [d, h, w] = self.dims;
-        vec![("D", d), ("H", h), ("W", w)]
+        Some(RuntimeSizes {
+            // After the input and the output.
+            binding: 2,
+            values: vec![("d", d), ("h", h), ("w", w)],
+        })
     }
 
     fn parts(&self) -> Vec<&'static str> {
@@ -55,4 +64,16 @@ pub fn blob_strength(v: &Tensor<3>) -> Option<Tensor<3>> {
             .with_buffer(output.handle.clone().binding()),
     );
     Some(Tensor::from_primitive::<CubeBackend>(output))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wgsl::source;
+
+    #[test]
+    fn volumes_of_any_size_share_one_variant() {
+        let volume = |dims| source(&Volume { dims });
+        assert_eq!(volume([90, 200, 210]), volume([120, 181, 222]));
+    }
 }

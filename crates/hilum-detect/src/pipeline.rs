@@ -8,7 +8,7 @@ use crate::measure::{
     centred_in_large_enhanced_vessel, measure_beside_tissue, measure_seeded, Measurement, Seed,
 };
 use crate::nms::nms;
-use crate::patches::{cut_patches, pad_for_patches};
+use crate::patches::{cut_patches, filled_to, pad_for_patches};
 use crate::rescore::features;
 use crate::weights::Detector;
 use crate::{ISO_MM, MASK_FACTOR};
@@ -214,9 +214,10 @@ pub fn detect_observed(
     for chunk in candidates.chunks(batch) {
         let done = logits.len() as f64 / candidates.len().max(1) as f64;
         step("scoring candidates", 0.5 + 0.35 * done)?;
-        let centres: Vec<[usize; 3]> = chunk.iter().map(|c| c.zyx).collect();
+        let centres = filled_to(chunk.iter().map(|c| c.zyx).collect(), batch);
         let l = classifier.logits(cut_patches(&padded, &centres));
-        logits.extend(l.into_data().try_to_vec::<f32>().expect("f32"));
+        let l = l.into_data().try_to_vec::<f32>().expect("f32");
+        logits.extend(&l[..chunk.len()]);
     }
     // A second look at the most confident: the mean logit over the patch's
     // eight mirror images. The classifier learnt with random flips, so each is
@@ -226,7 +227,7 @@ pub fn detect_observed(
     order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
     order.truncate(options.second_look);
     for chunk in order.chunks(batch) {
-        let centres: Vec<[usize; 3]> = chunk.iter().map(|&i| candidates[i].zyx).collect();
+        let centres = filled_to(chunk.iter().map(|&i| candidates[i].zyx).collect(), batch);
         let others = classifier.mirror_logit_sum(cut_patches(&padded, &centres));
         let others: Vec<f32> = others.into_data().try_to_vec().expect("f32");
         for (&i, sum) in chunk.iter().zip(others) {
