@@ -6,8 +6,8 @@
 //! `conv3d`; the tests hold the two to the same numbers.
 //!
 //! A layer is prepared once ([`FusedConv::prepare`]): its weights read back
-//! and laid out as the uniform buffer the kernel reads, one for each group of
-//! eight output channels. A network being trained changes its weights, so
+//! and laid out as the uniform buffers the kernel reads, one for each group of
+//! 8, 16 or 32 output channels. A network being trained changes its weights, so
 //! only a finished one is prepared ([`crate::model::Classifier`]).
 
 use crate::wgsl::{empty_f32, f32_primitive, launch, Wgsl};

@@ -1,6 +1,6 @@
 //! What the hand-written WGSL kernels share (`fused_conv`, `axis_filters`,
 //! `axis_resampling`, `blob_strength`): each shader's text assembled from its
-//! sizes as constants and the one entry point, its launch with the
+//! constants, its sizes read at run time and the one entry point, its launch with the
 //! dispatch that entry point expects, burn tensors as their cubecl
 //! primitives, and fresh outputs.
 
