@@ -10,7 +10,7 @@
 //! 8, 16 or 32 output channels. A network being trained changes its weights, so
 //! only a finished one is prepared ([`crate::model::Classifier`]).
 
-use crate::wgsl::{empty_f32, f32_primitive, launch, Wgsl};
+use crate::wgsl::{empty_f32, f32_primitive, launch, uniform_words, Wgsl};
 use burn::backend::wgpu::CubeBackend;
 use burn::cubecl::server::{KernelArguments, MetadataBindingInfo};
 use burn::tensor::{Shape, Tensor};
@@ -124,9 +124,7 @@ impl FusedConv {
                         );
                     }
                 }
-                bits.chunks(2)
-                    .map(|pair| u64::from(pair[0]) | u64::from(pair[1]) << 32)
-                    .collect()
+                uniform_words(&bits)
             })
             .collect();
         Some(Self {

@@ -129,11 +129,7 @@ pub fn launch(kernel: impl Wgsl, like: &CubeTensor, buffers: KernelArguments) {
                 .iter()
                 .map(|&(_, v)| v)
                 .collect();
-            let words = values
-                .chunks(2)
-                .map(|pair| u64::from(pair[0]) | u64::from(pair[1]) << 32)
-                .collect();
-            buffers.with_info(MetadataBindingInfo::custom(words))
+            buffers.with_info(MetadataBindingInfo::custom(uniform_words(&values)))
         }
     };
     like.client.launch(
@@ -144,6 +140,15 @@ pub fn launch(kernel: impl Wgsl, like: &CubeTensor, buffers: KernelArguments) {
         dispatch(invocations),
         buffers,
     );
+}
+
+/// 32-bit values (u32, or f32 bits) as the 64-bit words a uniform buffer is
+/// handed over in, in order, little end first; an odd last one with zero.
+pub fn uniform_words(values: &[u32]) -> Vec<u64> {
+    values
+        .chunks(2)
+        .map(|pair| u64::from(pair[0]) | u64::from(pair.get(1).copied().unwrap_or(0)) << 32)
+        .collect()
 }
 
 /// The tensor's cubecl primitive, f32 and contiguous from the start of its
@@ -181,4 +186,19 @@ fn dispatch(invocations: u32) -> CubeCount {
     let workgroups = invocations.div_ceil(WORKGROUP);
     let row = workgroups.clamp(1, MAX_ROW);
     CubeCount::Static(row, workgroups.div_ceil(row).max(1), 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uniform_words;
+
+    #[test]
+    fn values_are_handed_over_two_to_a_word_low_half_first() {
+        assert_eq!(
+            uniform_words(&[1, 2, 3]),
+            vec![1 | 2 << 32, 3],
+            "an odd last value with zero"
+        );
+        assert!(uniform_words(&[]).is_empty());
+    }
 }
