@@ -7,8 +7,9 @@
 use crate::eval::COUNTED_MM;
 use crate::Outcome;
 use hilum_core::geometry::{norm, sub};
+use hilum_detect::boost::{Boost, BoostConfig};
 use hilum_detect::model::Classifier;
-use hilum_detect::rescore::{features, terms, Features, Rescorer, ThickSlices};
+use hilum_detect::rescore::{features, terms, Features, Rescorer, ThickSlices, FEATURES};
 use hilum_detect::weights::{self, Detector};
 use hilum_detect::{detect, DetectOptions, MEASURE_FLOOR};
 use hilum_eval::{classify, Detection, Outcome as Scored, ScanTruth, TruthNodule};
@@ -54,6 +55,17 @@ pub struct Args {
     /// (the logit, blob response, size, shape and attenuation): 21 terms more.
     #[arg(long)]
     pairs: bool,
+    /// Also fit boosted regression trees on the logistic regression's
+    /// residual (`hilum_detect::boost`, 200 trees of depth 3).
+    #[arg(long)]
+    boost: bool,
+    /// With `--thick-slices --boost`: keep the logistic regression of the
+    /// rescorer the fit goes into and fit only the trees on its residual.
+    #[arg(long, requires_all = ["thick_slices", "boost"])]
+    keep_linear: bool,
+    /// The features the trees may split on, comma-separated (all when not given).
+    #[arg(long, value_delimiter = ',', requires = "boost")]
+    boost_features: Vec<String>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
@@ -108,6 +120,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     } else {
         None
     };
+    // Checked before the fit, as the file above.
+    let boost_config = BoostConfig {
+        features: boost_features(&args.boost_features)?,
+        ..BoostConfig::default()
+    };
     eprintln!("fitting the rescorer on {}", device.label);
     let options = DetectOptions {
         min_confidence: MEASURE_FLOOR,
@@ -161,7 +178,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                     "seed": seed, "label": label, "nodule": nodule, "cnn_logit": f.cnn_logit,
                     "long_axis_mm": m.long_axis_mm, "short_axis_mm": m.short_axis_mm,
                     "mean_diameter_mm": m.mean_diameter_mm, "volume_mm3": m.volume_mm3,
-                    "kind": m.kind, "solid_diameter_mm": m.solid_diameter_mm, "mean_hu": m.mean_hu,
+                    "kind": m.kind, "attenuation_kind": m.attenuation_kind, "solid_diameter_mm": m.solid_diameter_mm, "mean_hu": m.mean_hu,
                     "shift_mm": norm(sub(f.center_lps_mm, f.candidate.lps_mm)),
                     "blob_score": f.candidate.blob_score, "blob_radius_mm": f.candidate.radius_mm,
                 });
@@ -173,8 +190,24 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             truth.nodules.len()
         );
     }
-    let mut rescorer =
-        Rescorer::fit(&examples, args.l2, terms(args.pairs)).map_err(|e| anyhow::anyhow!(e))?;
+    let mut rescorer = match &thick_of {
+        Some(outer) if args.keep_linear => Rescorer {
+            members: Vec::new(),
+            thick_slices: None,
+            boost: None,
+            ..outer.clone()
+        },
+        _ => {
+            Rescorer::fit(&examples, args.l2, terms(args.pairs)).map_err(|e| anyhow::anyhow!(e))?
+        }
+    };
+    if args.boost {
+        let base: Vec<f64> = examples
+            .iter()
+            .map(|(f, _)| rescorer.linear_logit(f))
+            .collect();
+        rescorer.boost = Some(Boost::fit(&examples, &base, &boost_config));
+    }
     // One network is the one the rescorer is loaded beside: not named, so the
     // pair can be copied under another name.
     if (members.len() > 1 || !thick_members.is_empty()) && thick_of.is_none() {
@@ -199,8 +232,13 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         "positives": positives,
         "min_cnn_confidence": MEASURE_FLOOR,
         "l2": args.l2,
-        "method": "logistic regression on standardised features, Newton's method",
+        "method": if args.keep_linear {
+            "the logistic regression kept from the rescorer it goes into; boosted trees fitted on its residual"
+        } else {
+            "logistic regression on standardised features, Newton's method"
+        },
         "pairs": args.pairs,
+        "boost": args.boost.then_some(boost_config),
         "seconds": started.elapsed().as_secs_f64(),
     });
     if let Some(file) = &args.examples {
@@ -220,6 +258,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     for (name, w) in rescorer.features.iter().zip(&rescorer.weights) {
         eprintln!("  {name:<44} {w:+.3}");
     }
+    if let Some(boost) = &rescorer.boost {
+        eprintln!("  {:<44} {}", "boosted trees", boost.trees.len());
+    }
     eprintln!(
         "  {:<44} {:+.3}\n{} examples ({positives} on nodules) → {}",
         "bias",
@@ -228,6 +269,20 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         written.display()
     );
     Ok(Outcome::Ok)
+}
+
+/// Indices into the rescorer's features of the names given.
+fn boost_features(names: &[String]) -> anyhow::Result<Vec<usize>> {
+    names
+        .iter()
+        .map(|name| {
+            FEATURES.iter().position(|f| f == name).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--boost-features: no feature {name:?} (the features: {FEATURES:?})"
+                )
+            })
+        })
+        .collect()
 }
 
 /// The rescorer beside `path`, checked to name `members` for slices as thick

@@ -233,14 +233,46 @@ fn fits_a_rescorer_beside_the_networks_it_rescores() {
     let detector = hilum_detect::weights::load(&weights, &device.device).expect("loads");
     assert_eq!(detector.rescorer_for(1.5), &both);
     assert_eq!(detector.rescorer_for(2.5), &own);
+    // Boosted trees on the residual of the thin slices' logistic regression,
+    // kept as it is: the thick slices' rescorer is that one plus the trees.
+    let out = thick_fit(&[&thick], &["--boost", "--keep-linear"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(dir.path().join("rescore.json")).unwrap();
+    let boosted = hilum_detect::rescore::Rescorer::from_json(&text).expect("reads back");
+    let thick_own = boosted
+        .thick_slices
+        .as_ref()
+        .and_then(|t| t.rescorer.as_deref())
+        .expect("a rescorer for thick slices");
+    assert_eq!(
+        (&thick_own.weights, &thick_own.mean, thick_own.bias),
+        (&r.weights, &r.mean, r.bias),
+        "the linear part kept"
+    );
+    let trees = thick_own.boost.as_ref().expect("trees").trees.len();
+    assert_eq!(trees, 200);
+    assert_eq!(thick_own.fit["boost"]["trees"], 200);
+    assert!(
+        boosted.boost.is_none(),
+        "the thin slices' rescorer as it was"
+    );
     // Refused before any phantom: networks the file does not name for thick
-    // slices, and slices thinner than theirs.
+    // slices, slices thinner than theirs, and trees on a feature there is not.
     for (network, extra, reason) in [
         (second.as_path(), &[][..], "not the --weights"),
         (
             thick.as_path(),
             &["--slice-mm", "1.5"][..],
             "2 mm apart or more",
+        ),
+        (
+            thick.as_path(),
+            &["--boost", "--boost-features", "nodule_size"][..],
+            "no feature \"nodule_size\"",
         ),
     ] {
         let out = thick_fit(&[network], extra);

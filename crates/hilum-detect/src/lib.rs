@@ -16,6 +16,7 @@
 pub mod axis_filters;
 pub mod axis_resampling;
 pub mod blob_strength;
+pub mod boost;
 pub mod candidates;
 pub mod contrast;
 pub mod filters;

@@ -11,6 +11,7 @@
 //! terms it reads are named in its file: the features, and with `--pairs`
 //! also products of two of them.
 
+use crate::boost::Boost;
 use crate::measure::Measurement;
 use hilum_core::NoduleKind;
 use serde::{Deserialize, Serialize};
@@ -102,6 +103,10 @@ pub struct Rescorer {
     /// one (otherwise this one rescores them too).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thick_slices: Option<ThickSlices>,
+    /// Trees whose sum is added to the logit: what a weighted sum of the
+    /// terms misses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boost: Option<Boost>,
     /// How it was fitted (command, seeds, examples): the record, not read back.
     #[serde(default)]
     pub fit: serde_json::Value,
@@ -137,11 +142,17 @@ impl Rescorer {
             bias: 0.0,
             members: Vec::new(),
             thick_slices: None,
+            boost: None,
             fit: serde_json::Value::Null,
         }
     }
 
     pub fn logit(&self, f: &Features) -> f64 {
+        self.linear_logit(f) + self.boost.as_ref().map_or(0.0, |b| b.logit(f))
+    }
+
+    /// The logistic regression's logit alone, without the trees.
+    pub fn linear_logit(&self, f: &Features) -> f64 {
         self.bias
             + self
                 .features
@@ -212,6 +223,9 @@ impl Rescorer {
             .any(|&s| s.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater))
         {
             return Err("a feature scale is not positive".into());
+        }
+        if let Some(boost) = &self.boost {
+            boost.check()?;
         }
         if let Some(thick) = &self.thick_slices {
             if !(thick.from_mm.is_finite() && thick.from_mm > 0.0) || thick.members.is_empty() {
@@ -301,6 +315,7 @@ impl Rescorer {
             bias: w[n],
             members: Vec::new(),
             thick_slices: None,
+            boost: None,
             fit: serde_json::Value::Null,
         })
     }
@@ -423,6 +438,46 @@ mod tests {
         r.features[1] = "something_else".into();
         let err = Rescorer::from_json(&serde_json::to_string(&r).unwrap()).unwrap_err();
         assert!(err.contains("expected"), "{err}");
+    }
+
+    #[test]
+    fn boosted_trees_add_to_the_logit_and_are_checked_when_read() {
+        use crate::boost::Node;
+        let mut r = Rescorer::cnn_only();
+        // Ground glass (feature 7 above 0.5) loses 1.5, anything else gains 0.25.
+        r.boost = Some(Boost {
+            trees: vec![vec![
+                Node::Split {
+                    feature: 7,
+                    threshold: 0.5,
+                    below: 1,
+                    above: 2,
+                },
+                Node::Leaf(0.25),
+                Node::Leaf(-1.5),
+            ]],
+        });
+        let solid = features(1.0, 0.5, &measurement(6.0, 6.0, 6.0, NoduleKind::Solid));
+        let gg = features(
+            1.0,
+            0.5,
+            &measurement(6.0, 6.0, 6.0, NoduleKind::GroundGlass),
+        );
+        assert_eq!(r.linear_logit(&solid), 1.0);
+        assert_eq!(r.logit(&solid), 1.25);
+        assert_eq!(r.logit(&gg), -0.5);
+        let back = Rescorer::from_json(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back, r);
+        if let Some(b) = r.boost.as_mut() {
+            b.trees[0][0] = Node::Split {
+                feature: 7,
+                threshold: 0.5,
+                below: 0,
+                above: 2,
+            };
+        }
+        let err = Rescorer::from_json(&serde_json::to_string(&r).unwrap()).unwrap_err();
+        assert!(err.contains("cannot be walked"), "{err}");
     }
 
     #[test]
