@@ -205,14 +205,7 @@ fn fits_a_rescorer_beside_the_networks_it_rescores() {
     let out = thick_fit(&[&thick], &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    let text = std::fs::read_to_string(dir.path().join("rescore.json")).unwrap();
-    let both = hilum_detect::rescore::Rescorer::from_json(&text).expect("reads back");
-    let own = both
-        .thick_slices
-        .as_ref()
-        .and_then(|t| t.rescorer.as_deref())
-        .expect("a rescorer for thick slices")
-        .clone();
+    let (both, own) = rescorer_with_thick_slices(dir.path());
     assert_eq!(
         own.fit["weights"],
         serde_json::json!(["nodule_net-3.safetensors"])
@@ -241,13 +234,7 @@ fn fits_a_rescorer_beside_the_networks_it_rescores() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = std::fs::read_to_string(dir.path().join("rescore.json")).unwrap();
-    let boosted = hilum_detect::rescore::Rescorer::from_json(&text).expect("reads back");
-    let thick_own = boosted
-        .thick_slices
-        .as_ref()
-        .and_then(|t| t.rescorer.as_deref())
-        .expect("a rescorer for thick slices");
+    let (boosted, thick_own) = rescorer_with_thick_slices(dir.path());
     assert_eq!(
         (&thick_own.weights, &thick_own.mean, thick_own.bias),
         (&r.weights, &r.mean, r.bias),
@@ -301,6 +288,24 @@ fn fits_a_rescorer_beside_the_networks_it_rescores() {
         .err()
         .expect("refused");
     assert!(error.contains("nodule_net-2.safetensors"), "{error}");
+}
+
+/// The `rescore.json` in `dir` and the rescorer it holds for thick slices.
+fn rescorer_with_thick_slices(
+    dir: &Path,
+) -> (
+    hilum_detect::rescore::Rescorer,
+    hilum_detect::rescore::Rescorer,
+) {
+    let text = std::fs::read_to_string(dir.join("rescore.json")).unwrap();
+    let outer = hilum_detect::rescore::Rescorer::from_json(&text).expect("reads back");
+    let thick = outer
+        .thick_slices
+        .as_ref()
+        .and_then(|t| t.rescorer.as_deref())
+        .expect("a rescorer for thick slices")
+        .clone();
+    (outer, thick)
 }
 
 #[test]
