@@ -1,6 +1,7 @@
 //! Regression trees boosted on a logistic model's residual: what a weighted
-//! sum of the rescorer's features cannot say (a small solid region counts for
-//! more, and a ground-glass one for less, on thick slices than on thin ones).
+//! sum of the rescorer's features cannot say (on phantoms' thick slices, a
+//! small solid region is a nodule more often, and a ground-glass one less
+//! often, than the rescorer fitted on thin and thick slices together says).
 //!
 //! Each tree splits on the rescorer's features as they are computed (not
 //! standardised), a value at or below the threshold going to `below`; its
@@ -129,6 +130,8 @@ impl Boost {
     /// trees) on labelled examples.
     pub fn fit(examples: &[(Features, bool)], base: &[f64], config: &BoostConfig) -> Self {
         assert_eq!(examples.len(), base.len());
+        // Bins are bytes: one more than the split points.
+        assert!(config.split_points < usize::from(u8::MAX));
         let mut splits = split_points(examples, config.split_points);
         // A feature the trees may not split on offers no split point.
         for (j, points) in splits.iter_mut().enumerate() {
@@ -144,6 +147,7 @@ impl Boost {
         let labels: Vec<f64> = examples.iter().map(|e| f64::from(u8::from(e.1))).collect();
         let mut logit = base.to_vec();
         let mut trees = Vec::with_capacity(config.trees);
+        let all: Vec<usize> = (0..examples.len()).collect();
         for _ in 0..config.trees {
             let (gradient, curvature): (Vec<f64>, Vec<f64>) = logit
                 .iter()
@@ -161,7 +165,6 @@ impl Boost {
                 config,
             };
             let mut tree = Vec::new();
-            let all: Vec<usize> = (0..examples.len()).collect();
             grower.grow(&all, config.depth, &mut tree);
             let boost = Self { trees: vec![tree] };
             for (l, (f, _)) in logit.iter_mut().zip(examples) {
