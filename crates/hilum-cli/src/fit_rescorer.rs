@@ -66,6 +66,10 @@ pub struct Args {
     /// The features the trees may split on, comma-separated (all when not given).
     #[arg(long, value_delimiter = ',', requires = "boost")]
     boost_features: Vec<String>,
+    /// The trees may only lower a finding's logit, never raise it (fitted
+    /// alike; their sum is clamped at 0 when used).
+    #[arg(long, requires = "boost")]
+    boost_lowers_only: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
@@ -123,6 +127,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     // Checked before the fit, as the file above.
     let boost_config = BoostConfig {
         features: boost_features(&args.boost_features)?,
+        lowers_only: args.boost_lowers_only,
         ..BoostConfig::default()
     };
     eprintln!("fitting the rescorer on {}", device.label);

@@ -227,8 +227,12 @@ fn fits_a_rescorer_beside_the_networks_it_rescores() {
     assert_eq!(detector.rescorer_for(1.5), &both);
     assert_eq!(detector.rescorer_for(2.5), &own);
     // Boosted trees on the residual of the thin slices' logistic regression,
-    // kept as it is: the thick slices' rescorer is that one plus the trees.
-    let out = thick_fit(&[&thick], &["--boost", "--keep-linear"]);
+    // kept as it is: the thick slices' rescorer is that one plus the trees,
+    // which may only lower a logit.
+    let out = thick_fit(
+        &[&thick],
+        &["--boost", "--keep-linear", "--boost-lowers-only"],
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -240,9 +244,10 @@ fn fits_a_rescorer_beside_the_networks_it_rescores() {
         (&r.weights, &r.mean, r.bias),
         "the linear part kept"
     );
-    let trees = thick_own.boost.as_ref().expect("trees").trees.len();
-    assert_eq!(trees, 200);
+    let boost = thick_own.boost.as_ref().expect("trees");
+    assert_eq!((boost.trees.len(), boost.lowers_only), (200, true));
     assert_eq!(thick_own.fit["boost"]["trees"], 200);
+    assert_eq!(thick_own.fit["boost"]["lowers_only"], true);
     assert!(
         boosted.boost.is_none(),
         "the thin slices' rescorer as it was"

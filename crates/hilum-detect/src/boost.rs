@@ -33,6 +33,11 @@ pub enum Node {
 pub struct Boost {
     /// Each tree's nodes, its root first.
     pub trees: Vec<Vec<Node>>,
+    /// The sum may only lower a logit (a positive sum counts as 0): the trees
+    /// can take confidence from a finding, never give it, so no finding rises
+    /// above what the regression they correct says.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lowers_only: bool,
 }
 
 /// How the trees are grown.
@@ -51,6 +56,9 @@ pub struct BoostConfig {
     /// The features the trees may split on (indices into [`FEATURES`]); all
     /// when empty.
     pub features: Vec<usize>,
+    /// The fitted trees may only lower a logit ([`Boost::lowers_only`]). The
+    /// fit is the same; the clamp applies when they are used.
+    pub lowers_only: bool,
 }
 
 impl Default for BoostConfig {
@@ -65,6 +73,7 @@ impl Default for BoostConfig {
             l2: 1.0,
             split_points: 32,
             features: Vec::new(),
+            lowers_only: false,
         }
     }
 }
@@ -72,6 +81,16 @@ impl Default for BoostConfig {
 impl Boost {
     /// What the trees add to a logit.
     pub fn logit(&self, f: &Features) -> f64 {
+        let sum = self.sum(f);
+        if self.lowers_only {
+            sum.min(0.0)
+        } else {
+            sum
+        }
+    }
+
+    /// The trees' leaves summed.
+    fn sum(&self, f: &Features) -> f64 {
         self.trees
             .iter()
             .map(|tree| {
@@ -166,13 +185,19 @@ impl Boost {
             };
             let mut tree = Vec::new();
             grower.grow(&all, config.depth, &mut tree);
-            let boost = Self { trees: vec![tree] };
+            let boost = Self {
+                trees: vec![tree],
+                lowers_only: false,
+            };
             for (l, (f, _)) in logit.iter_mut().zip(examples) {
-                *l += boost.logit(f);
+                *l += boost.sum(f);
             }
             trees.extend(boost.trees);
         }
-        Self { trees }
+        Self {
+            trees,
+            lowers_only: config.lowers_only,
+        }
     }
 }
 
@@ -365,6 +390,7 @@ mod tests {
         };
         let fine = Boost {
             trees: vec![vec![split(0, 1, 2), leaf.clone(), leaf.clone()]],
+            lowers_only: false,
         };
         fine.check().unwrap();
         let mut f = [0.0; FEATURES.len()];
@@ -378,7 +404,12 @@ mod tests {
             vec![Node::Leaf(f64::NAN)],
             vec![],
         ] {
-            let err = Boost { trees: vec![tree] }.check().unwrap_err();
+            let err = Boost {
+                trees: vec![tree],
+                lowers_only: false,
+            }
+            .check()
+            .unwrap_err();
             assert!(err.contains("tree 0"), "{err}");
         }
     }

@@ -456,6 +456,7 @@ mod tests {
                 Node::Leaf(0.25),
                 Node::Leaf(-1.5),
             ]],
+            lowers_only: false,
         });
         let solid = features(1.0, 0.5, &measurement(6.0, 6.0, 6.0, NoduleKind::Solid));
         let gg = features(
@@ -468,6 +469,16 @@ mod tests {
         assert_eq!(r.logit(&gg), -0.5);
         let back = Rescorer::from_json(&serde_json::to_string(&r).unwrap()).unwrap();
         assert_eq!(back, r);
+        // Trees that may only lower a logit take from ground glass, give nothing
+        // to the rest, and are read back so.
+        if let Some(b) = r.boost.as_mut() {
+            b.lowers_only = true;
+        }
+        assert_eq!(r.logit(&solid), 1.0);
+        assert_eq!(r.logit(&gg), -0.5);
+        let text = serde_json::to_string(&r).unwrap();
+        assert!(text.contains("\"lowers_only\":true"), "{text}");
+        assert_eq!(Rescorer::from_json(&text).unwrap(), r);
         if let Some(b) = r.boost.as_mut() {
             b.trees[0][0] = Node::Split {
                 feature: 7,
