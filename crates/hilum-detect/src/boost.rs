@@ -91,29 +91,7 @@ impl Boost {
 
     /// The trees' leaves summed.
     fn sum(&self, f: &Features) -> f64 {
-        self.trees
-            .iter()
-            .map(|tree| {
-                let mut at = 0;
-                loop {
-                    match tree[at] {
-                        Node::Leaf(v) => break v,
-                        Node::Split {
-                            feature,
-                            threshold,
-                            below,
-                            above,
-                        } => {
-                            at = if f[feature] <= threshold {
-                                below
-                            } else {
-                                above
-                            }
-                        }
-                    }
-                }
-            })
-            .sum()
+        self.trees.iter().map(|tree| leaf_of(tree, f)).sum()
     }
 
     /// Checks that every tree can be walked: splits on known features, with
@@ -185,18 +163,36 @@ impl Boost {
             };
             let mut tree = Vec::new();
             grower.grow(&all, config.depth, &mut tree);
-            let boost = Self {
-                trees: vec![tree],
-                lowers_only: false,
-            };
             for (l, (f, _)) in logit.iter_mut().zip(examples) {
-                *l += boost.sum(f);
+                *l += leaf_of(&tree, f);
             }
-            trees.extend(boost.trees);
+            trees.push(tree);
         }
         Self {
             trees,
             lowers_only: config.lowers_only,
+        }
+    }
+}
+
+/// The value of the leaf that `f` reaches in `tree`.
+fn leaf_of(tree: &[Node], f: &Features) -> f64 {
+    let mut at = 0;
+    loop {
+        match tree[at] {
+            Node::Leaf(v) => return v,
+            Node::Split {
+                feature,
+                threshold,
+                below,
+                above,
+            } => {
+                at = if f[feature] <= threshold {
+                    below
+                } else {
+                    above
+                }
+            }
         }
     }
 }
@@ -390,7 +386,7 @@ mod tests {
         };
         let fine = Boost {
             trees: vec![vec![split(0, 1, 2), leaf.clone(), leaf.clone()]],
-            lowers_only: false,
+            ..Boost::default()
         };
         fine.check().unwrap();
         let mut f = [0.0; FEATURES.len()];
@@ -406,7 +402,7 @@ mod tests {
         ] {
             let err = Boost {
                 trees: vec![tree],
-                lowers_only: false,
+                ..Boost::default()
             }
             .check()
             .unwrap_err();
