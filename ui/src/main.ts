@@ -558,7 +558,10 @@ function renderFindings() {
           h("span", { class: "muted" }, f.confidence === null ? "added by reader" : `conf ${f.confidence.toFixed(2)}`),
           h("span", { class: `badge ${f.status}` }, f.status + (f.edited ? " · edited" : "")),
         ),
-        h("div", { class: "line2" }, kind, lobe, accept, reject, editBtn),
+        h("div", { class: "line2" }, kind, lobe),
+        // Accept and Reject side by side on a line of their own, wherever the
+        // engine's selects are wide (WebKitGTK's wrapped Reject under Accept).
+        h("div", { class: "line3" }, accept, reject, editBtn),
       );
       row.classList.toggle("selected", f.id === selected);
       row.onclick = () => selectFinding(f);
