@@ -64,6 +64,11 @@ pub struct Args {
     /// alone (flips of every axis are still drawn).
     #[arg(long)]
     keep_slice_axis: bool,
+    /// Output channels of the network's five layers when trained from scratch
+    /// (a fine-tuned network keeps its own); multiples of 8 keep the fused
+    /// GPU kernel.
+    #[arg(long, value_parser = parse_widths, conflicts_with = "init")]
+    widths: Option<[usize; 5]>,
 }
 
 /// The phantoms a model is trained and evaluated on: one definition, so that
@@ -133,6 +138,20 @@ fn parse_share(s: &str) -> Result<f64, String> {
     }
 }
 
+fn parse_widths(s: &str) -> Result<[usize; 5], String> {
+    let widths = s
+        .split(',')
+        .map(|w| match w.trim().parse::<usize>() {
+            Ok(0) => Err("a layer needs a channel".to_string()),
+            Ok(w) => Ok(w),
+            Err(e) => Err(format!("{w}: {e}")),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    widths
+        .try_into()
+        .map_err(|w: Vec<usize>| format!("five widths, one per layer, not {}", w.len()))
+}
+
 pub fn parse_range(s: &str) -> Result<std::ops::Range<u64>, String> {
     let (a, b) = s.split_once("..").ok_or("expected FIRST..END")?;
     let (a, b) = (
@@ -173,6 +192,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         per_nodule_share: per_nodule_share(&args),
         hard_share: args.hard_share,
         keep_slice_axis: args.keep_slice_axis,
+        widths: args.widths.unwrap_or(hilum_detect::model::WIDTHS),
     };
     // Read before training: `--out` may be the folder `--init` comes from.
     let init_record = args.init.as_ref().map(|path| {
@@ -200,6 +220,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             "optimizer": "Adam",
             "loss": "binary cross-entropy on logits",
             "patch": hilum_detect::model::PATCH,
+            "widths": model.widths(),
             "iso_mm": hilum_detect::ISO_MM,
             "truth_positives_at_voxel_shifts": if args.truth_shifts {
                 &hilum_detect::train::TRUTH_SHIFTS[..]
@@ -260,6 +281,16 @@ mod tests {
         assert_eq!(enhanced(0.5, 2000..2032), 16);
         assert_eq!(enhanced(0.5, 8000..8020), 10);
         assert!(parse_share("1.5").is_err() && parse_share("-0.1").is_err());
+    }
+
+    #[test]
+    fn widths_are_five_channel_counts() {
+        assert_eq!(parse_widths("8,16,48,64,96"), Ok([8, 16, 48, 64, 96]));
+        assert!(parse_widths("8,16,32,32")
+            .unwrap_err()
+            .contains("five widths"));
+        assert!(parse_widths("8,0,32,32,64").is_err());
+        assert!(parse_widths("8,16,x,32,64").is_err());
     }
 
     #[test]

@@ -15,9 +15,12 @@ use burn::tensor::{Device, Tensor};
 
 /// Patch edge in iso voxels.
 pub const PATCH: usize = 24;
-/// Edge of the last feature grid (three stride-2 steps) and its channels.
+/// Edge of the last feature grid (three stride-2 steps).
 const GRID: usize = PATCH / 8;
-const FEATURES: usize = 64;
+/// Output channels of the five layers in the shipped networks. Others can be
+/// trained (`hilum train --widths`); a network's widths are read back from
+/// its weights' shapes when it is loaded ([`crate::weights`]).
+pub const WIDTHS: [usize; 5] = [8, 16, 32, 32, 64];
 
 #[derive(Module, Debug)]
 pub struct NoduleNet {
@@ -51,14 +54,26 @@ pub struct FusedLayers([FusedConv; 5]);
 
 impl NoduleNet {
     pub fn new(device: &Device) -> Self {
+        Self::with_widths(WIDTHS, device)
+    }
+
+    /// A network whose layers have `widths` output channels (strides as in
+    /// [`NoduleNet::new`]), randomly initialised.
+    pub fn with_widths(widths: [usize; 5], device: &Device) -> Self {
+        let [w1, w2, w3, w4, w5] = widths;
         Self {
-            c1: conv(1, 8, 1, device),
-            c2: conv(8, 16, 2, device),
-            c3: conv(16, 32, 1, device),
-            c4: conv(32, 32, 2, device),
-            c5: conv(32, FEATURES, 2, device),
-            head: LinearConfig::new(FEATURES * GRID * GRID * GRID, 1).init(device),
+            c1: conv(1, w1, 1, device),
+            c2: conv(w1, w2, 2, device),
+            c3: conv(w2, w3, 1, device),
+            c4: conv(w3, w4, 2, device),
+            c5: conv(w4, w5, 2, device),
+            head: LinearConfig::new(w5 * GRID * GRID * GRID, 1).init(device),
         }
+    }
+
+    /// Output channels of its five layers.
+    pub fn widths(&self) -> [usize; 5] {
+        [&self.c1, &self.c2, &self.c3, &self.c4, &self.c5].map(|c| c.weight.dims()[0])
     }
 
     /// Logits, one per patch, for `[batch, 1, PATCH, PATCH, PATCH]` input.

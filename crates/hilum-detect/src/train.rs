@@ -52,6 +52,9 @@ pub struct TrainConfig {
     /// slice axis: on slices thicker than the iso voxels the patch is blurred
     /// along that axis alone, and detection never meets the blur in the plane.
     pub keep_slice_axis: bool,
+    /// Output channels of the five layers of a network trained from scratch
+    /// (without `init`, whose widths it keeps).
+    pub widths: [usize; 5],
 }
 
 /// The fraction of each set ranked hardest by the starting network that
@@ -278,7 +281,7 @@ pub fn train(
     let train_device = device.clone().autodiff();
     let mut model = match &config.init {
         Some(path) => crate::weights::load_net(path, &train_device)?,
-        None => NoduleNet::new(&train_device),
+        None => NoduleNet::with_widths(config.widths, &train_device),
     };
     let mut examples = Examples {
         positives: Vec::new(),

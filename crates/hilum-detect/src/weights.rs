@@ -197,8 +197,7 @@ pub fn load_built_in(device: &Device) -> Result<Detector, String> {
             .ok_or_else(|| {
                 format!("built-in rescore.json names {name}, which is not built in (list it in weights.rs)")
             })?;
-        let store = SafetensorsStore::from_bytes(Some(bytes.to_vec()));
-        net_from(store, device).map_err(|e| format!("built-in {name}: {e}"))
+        net_from(bytes.to_vec(), device).map_err(|e| format!("built-in {name}: {e}"))
     })
 }
 
@@ -239,16 +238,42 @@ pub fn load_net(path: &Path, device: &Device) -> Result<NoduleNet, String> {
             path.display()
         ));
     }
-    net_from(SafetensorsStore::from_file(path), device)
-        .map_err(|e| format!("{}: {e}", path.display()))
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    net_from(bytes, device).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn net_from(mut store: SafetensorsStore, device: &Device) -> Result<NoduleNet, String> {
-    let mut model = NoduleNet::new(device);
+/// A network from a safetensors file's bytes, as wide as its weights say.
+fn net_from(bytes: Vec<u8>, device: &Device) -> Result<NoduleNet, String> {
+    let widths = widths_in(&bytes)?;
+    let mut model = NoduleNet::with_widths(widths, device);
+    let mut store = SafetensorsStore::from_bytes(Some(bytes));
     model
         .load_from(&mut store)
         .map_err(|e| format!("cannot load detector weights: {e}"))?;
     Ok(model)
+}
+
+/// The output channels of the five layers, from the shapes in a safetensors
+/// header (8 bytes of little-endian length, then JSON).
+fn widths_in(bytes: &[u8]) -> Result<[usize; 5], String> {
+    let not_weights = |why: &str| format!("not detector weights ({why})");
+    let length = bytes
+        .get(..8)
+        .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize)
+        .ok_or_else(|| not_weights("shorter than a safetensors header"))?;
+    let header: serde_json::Value = bytes
+        .get(8..8usize.saturating_add(length))
+        .and_then(|h| serde_json::from_slice(h).ok())
+        .ok_or_else(|| not_weights("no readable safetensors header"))?;
+    let mut widths = [0; 5];
+    for (i, width) in widths.iter_mut().enumerate() {
+        let name = format!("c{}.weight", i + 1);
+        *width = header[&name]["shape"][0]
+            .as_u64()
+            .filter(|&w| w > 0)
+            .ok_or_else(|| not_weights(&format!("no {name}")))? as usize;
+    }
+    Ok(widths)
 }
 
 /// Saves atomically (temporary name, then rename).
@@ -330,6 +355,43 @@ mod tests {
                 "{slice_mm} mm"
             );
         }
+    }
+
+    #[test]
+    fn a_network_of_other_widths_loads_as_wide_as_it_was_saved() {
+        use crate::model::{PATCH, WIDTHS};
+        use burn::tensor::{Tensor, TensorData};
+        let device = hilum_gpu::cpu_backend().device;
+        let widths = [8, 16, 48, 64, 96];
+        let wide = NoduleNet::with_widths(widths, &device);
+        let dir = std::env::temp_dir().join(format!("hilum-widths-{}", std::process::id()));
+        let path = dir.join("wide.safetensors");
+        save(&wide, &path).unwrap();
+        let loaded = load_net(&path, &device).unwrap();
+        assert_eq!(loaded.widths(), widths);
+        let x = Tensor::<5>::from_data(
+            TensorData::new(
+                (0..PATCH * PATCH * PATCH)
+                    .map(|i| ((i * 7919) % 1000) as f32 / 1000.0)
+                    .collect::<Vec<f32>>(),
+                [1, 1, PATCH, PATCH, PATCH],
+            ),
+            &device,
+        );
+        let logit =
+            |n: &NoduleNet| -> Vec<f32> { n.logits(x.clone()).into_data().try_to_vec().unwrap() };
+        assert_eq!(logit(&loaded), logit(&wide));
+        // The shipped networks keep their widths.
+        let shipped = load_net(&default_path(), &device).unwrap();
+        assert_eq!(shipped.widths(), WIDTHS);
+        // Bytes that are no safetensors are refused, not read as zeros.
+        let junk = dir.join("junk.safetensors");
+        std::fs::write(&junk, b"\x10\0\0\0\0\0\0\0{not json at all}").unwrap();
+        let Err(e) = load_net(&junk, &device) else {
+            panic!("loaded junk")
+        };
+        assert!(e.contains("not detector weights"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
