@@ -10,7 +10,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import assert from "node:assert/strict";
-import { acceptBesideReject } from "./layout.mjs";
+import { acceptBesideReject, statusOnFirstLine } from "./layout.mjs";
 
 const app = resolve(process.argv[2]);
 const shots = resolve(process.argv[3] ?? "e2e/out");
@@ -87,6 +87,7 @@ try {
   await click("#detect");
   await until("findings", "return document.querySelectorAll('.finding').length > 0", 300_000);
   assert.ok(await js(`return (${acceptBesideReject})()`), "Accept and Reject side by side on every finding");
+  assert.ok(await js(`return (${statusOnFirstLine})()`), "every finding's status level with its number");
   await click(".finding button.accept");
   await until("an accepted finding", "return !!document.querySelector('.finding[data-status=accepted]')");
   await until("the report", "return /1 pulmonary nodule accepted/.test(document.querySelector('#report').value)");

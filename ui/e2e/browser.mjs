@@ -11,7 +11,7 @@ import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import assert from "node:assert/strict";
-import { acceptBesideReject } from "./layout.mjs";
+import { acceptBesideReject, statusOnFirstLine } from "./layout.mjs";
 
 const hilum = process.argv[2];
 const shots = resolve(process.argv[3] ?? "e2e/out");
@@ -99,6 +99,7 @@ try {
   assert.ok(pending > 0, "detector findings arrive pending");
   assert.match(await page.inputValue("#report"), /no pulmonary nodule accepted/);
   assert.ok(await page.evaluate(acceptBesideReject), "Accept and Reject side by side on every finding");
+  assert.ok(await page.evaluate(statusOnFirstLine), "every finding's status level with its number");
 
   step("select, accept and reject");
   await page.click(".finding >> nth=0");

@@ -8,3 +8,12 @@ export function acceptBesideReject() {
     return accept.top === reject.top && accept.right <= reject.left;
   });
 }
+
+/** Every finding's status badge on the first line of its card, level with its number. */
+export function statusOnFirstLine() {
+  return [...document.querySelectorAll(".finding")].every((f) => {
+    const number = f.querySelector(".line1 strong").getBoundingClientRect();
+    const badge = f.querySelector(".badge").getBoundingClientRect();
+    return badge.top < number.bottom && badge.bottom > number.top;
+  });
+}

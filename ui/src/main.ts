@@ -552,10 +552,14 @@ function renderFindings() {
       const row = h(
         "div",
         { class: `finding ${f.status}`, "data-id": String(f.id), "data-status": f.status },
+        // The status stays top right: the summary wraps within its own box
+        // (a long size with "LR 4A" had pushed the badge onto a line alone).
         h("div", { class: "line1" },
-          h("strong", {}, `#${f.id}`), size,
-          h("span", { class: "cat" }, `LR ${f.lung_rads}`),
-          h("span", { class: "muted" }, f.confidence === null ? "added by reader" : `conf ${f.confidence.toFixed(2)}`),
+          h("span", { class: "summary" },
+            h("strong", {}, `#${f.id}`), size,
+            h("span", { class: "cat" }, `LR ${f.lung_rads}`),
+            h("span", { class: "muted" }, f.confidence === null ? "added by reader" : `conf ${f.confidence.toFixed(2)}`),
+          ),
           h("span", { class: `badge ${f.status}` }, f.status + (f.edited ? " · edited" : "")),
         ),
         h("div", { class: "line2" }, kind, lobe),
