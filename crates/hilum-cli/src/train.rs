@@ -65,8 +65,10 @@ pub struct Args {
     #[arg(long)]
     keep_slice_axis: bool,
     /// Output channels of the network's five layers when trained from scratch
-    /// (a fine-tuned network keeps its own); multiples of 8 keep the fused
-    /// GPU kernel.
+    /// (a fine-tuned network keeps its own). On a GPU the fused kernel takes a
+    /// layer whose width is a multiple of 8 while 8 channels' weights fit its
+    /// uniform buffer (up to 75 input channels); a network with any other
+    /// runs on burn's `conv3d`.
     #[arg(long, value_parser = parse_widths, conflicts_with = "init")]
     widths: Option<[usize; 5]>,
 }

@@ -177,13 +177,18 @@ fn the_fused_convolution_matches_burns_on_software_vulkan() {
     use hilum_detect::fused_conv::FusedConv;
 
     let gpu = software_vulkan().device;
-    // Every layer shape of the classifier, and odd sizes and batches.
+    // Every layer shape of the classifier, those that differ in the wider
+    // network tried for thick slices (`hilum train --widths 8,16,48,64,96`),
+    // and odd sizes and batches.
     let layers = [
         (3, 1, 8, 1, [24, 24, 24]),
         (3, 8, 16, 2, [24, 24, 24]),
         (2, 16, 32, 1, [12, 12, 12]),
         (2, 32, 32, 2, [12, 12, 12]),
         (5, 32, 64, 2, [6, 6, 6]),
+        (2, 16, 48, 1, [12, 12, 12]),
+        (2, 48, 64, 2, [12, 12, 12]),
+        (2, 64, 96, 2, [6, 6, 6]),
         (1, 3, 8, 1, [5, 7, 9]),
         (2, 2, 16, 2, [7, 4, 11]),
     ];
