@@ -88,6 +88,11 @@ pub struct PhantomSet {
     pub noise: f32,
     #[arg(long, default_value_t = 12)]
     pub nodules: usize,
+    /// Share of the nodules (0–1) redrawn 4–6.5 mm on a vessel (two in
+    /// three) or the pleura: phantoms rich in the nodules thick slices hide
+    /// best, to train on. Evaluations keep 0, the mix of every held-out set.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
+    pub small_attached_share: f64,
     /// Share of the phantoms (0–1) drawn with intravenous contrast: those
     /// whose seed's hash falls below it, the same seeds for every command.
     #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
@@ -105,6 +110,7 @@ impl PhantomSet {
             slice_mm,
             noise_hu: self.noise,
             nodules: self.nodules,
+            small_attached_share: self.small_attached_share as f32,
             contrast: contrast_hash(seed) < self.contrast_share,
             ..hilum_phantom::PhantomSpec::standard(seed)
         }
@@ -113,7 +119,7 @@ impl PhantomSet {
     /// How the set is described in a training, fitting or evaluation record,
     /// with the generator that drew it (a seed's scan changes with it).
     pub fn record(&self) -> serde_json::Value {
-        serde_json::json!({ "size": self.size, "slice_mm": self.slice_mm, "noise_hu": self.noise, "nodules": self.nodules, "contrast_share": self.contrast_share, "generation": hilum_phantom::GENERATION })
+        serde_json::json!({ "size": self.size, "slice_mm": self.slice_mm, "noise_hu": self.noise, "nodules": self.nodules, "small_attached_share": self.small_attached_share, "contrast_share": self.contrast_share, "generation": hilum_phantom::GENERATION })
     }
 }
 
@@ -270,6 +276,7 @@ mod tests {
             slice_mm: vec![1.5],
             noise: 30.0,
             nodules: 12,
+            small_attached_share: 0.0,
             contrast_share: share,
         };
         seeds.filter(|&s| set.spec(s).contrast).count()
@@ -321,6 +328,7 @@ mod tests {
             slice_mm: vec![1.5, 2.5],
             noise: 30.0,
             nodules: 12,
+            small_attached_share: 0.0,
             contrast_share: 0.0,
         };
         let (even, odd) = (set.spec(1000), set.spec(1001));

@@ -33,6 +33,10 @@ use structures::{build_tubes, draw_nodule, draw_tube, place_nodules, Attachment,
 /// less are unchanged.
 pub const GENERATION: u32 = 7;
 
+fn is_zero(share: &f32) -> bool {
+    *share == 0.0
+}
+
 /// What to generate.
 #[derive(Clone, Debug, Serialize)]
 pub struct PhantomSpec {
@@ -46,6 +50,11 @@ pub struct PhantomSpec {
     /// Standard deviation of the image noise in HU (low-dose CT ≈ 30–40).
     pub noise_hu: f32,
     pub nodules: usize,
+    /// Share of the nodules (0–1) redrawn 4–6.5 mm on a vessel or the pleura,
+    /// the ones thick slices hide best: for training phantoms rich in them.
+    /// Held-out phantoms keep 0, the mix every evaluation has used.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub small_attached_share: f32,
     /// Intravenous contrast: blood (heart, aorta, pulmonary arteries and veins)
     /// at a level drawn for the seed from [`CONTRAST_HU`] instead of 42 HU.
     /// Real chest CTs are often enhanced; a classifier that never saw an
@@ -67,6 +76,7 @@ impl PhantomSpec {
             slice_mm: 1.0,
             noise_hu: 25.0,
             nodules: 10,
+            small_attached_share: 0.0,
             contrast: false,
         }
     }
@@ -199,7 +209,14 @@ pub fn generate(spec: &PhantomSpec) -> Phantom {
     }
     let tubes = build_tubes(&anatomy, &mut rng);
     let mut replacements = Rng::stream(spec.seed, REPLACEMENT_NODULE_STREAM);
-    let nodules = place_nodules(&anatomy, &tubes, &mut rng, &mut replacements, spec.nodules);
+    let nodules = place_nodules(
+        &anatomy,
+        &tubes,
+        &mut rng,
+        &mut replacements,
+        spec.nodules,
+        spec.small_attached_share,
+    );
     let texture = Texture::new(
         &mut rng,
         [-200.0, -200.0, -z_extent as f32],
