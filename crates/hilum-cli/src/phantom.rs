@@ -26,6 +26,10 @@ pub struct Args {
     /// (150–400 HU) instead of 42 HU.
     #[arg(long)]
     contrast: bool,
+    /// The heart beats while the slices are taken: its border blurred and
+    /// stepped from slice to slice, as on a scan not gated to the ECG.
+    #[arg(long)]
+    cardiac_motion: bool,
     /// Write one Enhanced CT multi-frame file instead of one file per slice.
     #[arg(long)]
     enhanced: bool,
@@ -64,6 +68,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         noise_hu: args.noise,
         nodules: args.nodules,
         contrast: args.contrast,
+        cardiac_motion: args.cardiac_motion,
         ..PhantomSpec::standard(args.seed)
     };
     let layout = if args.enhanced {

@@ -93,6 +93,11 @@ pub struct PhantomSet {
     /// best, to train on. Evaluations keep 0, the mix of every held-out set.
     #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
     pub small_attached_share: f64,
+    /// The heart beats while the slices are taken: its border blurred and
+    /// stepped from slice to slice, a band like ground glass beside it, to
+    /// train on. Evaluations keep the still heart of every held-out set.
+    #[arg(long)]
+    pub cardiac_motion: bool,
     /// Share of the phantoms (0–1) drawn with intravenous contrast: those
     /// whose seed's hash falls below it, the same seeds for every command.
     #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
@@ -111,6 +116,7 @@ impl PhantomSet {
             noise_hu: self.noise,
             nodules: self.nodules,
             small_attached_share: self.small_attached_share as f32,
+            cardiac_motion: self.cardiac_motion,
             contrast: contrast_hash(seed) < self.contrast_share,
             ..hilum_phantom::PhantomSpec::standard(seed)
         }
@@ -119,7 +125,7 @@ impl PhantomSet {
     /// How the set is described in a training, fitting or evaluation record,
     /// with the generator that drew it (a seed's scan changes with it).
     pub fn record(&self) -> serde_json::Value {
-        serde_json::json!({ "size": self.size, "slice_mm": self.slice_mm, "noise_hu": self.noise, "nodules": self.nodules, "small_attached_share": self.small_attached_share, "contrast_share": self.contrast_share, "generation": hilum_phantom::GENERATION })
+        serde_json::json!({ "size": self.size, "slice_mm": self.slice_mm, "noise_hu": self.noise, "nodules": self.nodules, "small_attached_share": self.small_attached_share, "cardiac_motion": self.cardiac_motion, "contrast_share": self.contrast_share, "generation": hilum_phantom::GENERATION })
     }
 }
 
@@ -277,6 +283,7 @@ mod tests {
             noise: 30.0,
             nodules: 12,
             small_attached_share: 0.0,
+            cardiac_motion: false,
             contrast_share: share,
         };
         seeds.filter(|&s| set.spec(s).contrast).count()
@@ -329,6 +336,7 @@ mod tests {
             noise: 30.0,
             nodules: 12,
             small_attached_share: 0.0,
+            cardiac_motion: false,
             contrast_share: 0.0,
         };
         let (even, odd) = (set.spec(1000), set.spec(1001));

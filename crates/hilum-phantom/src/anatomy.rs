@@ -61,6 +61,9 @@ pub struct Anatomy {
     pub table_y: f32,
     /// Heart and vessels, HU: [`hu::BLOOD`] unless contrast raises it.
     pub blood_hu: f32,
+    /// How far (mm) the heart's walls stand out in the slice plane beyond
+    /// their resting place: 0 but while a slice of a beating heart is drawn.
+    pub heart_beat: f32,
     /// The aorta, the superior vena cava and the trachea: drawn as tubes, and
     /// the lungs' medial surfaces curve around them.
     pub mediastinum: Vec<Tube>,
@@ -106,6 +109,7 @@ impl Anatomy {
             rib_pitch: height / 10.5,
             table_y: body_b + 1.5,
             blood_hu: hu::BLOOD,
+            heart_beat: 0.0,
         };
         anatomy.mediastinum = anatomy.mediastinal_tubes();
         anatomy
@@ -246,11 +250,16 @@ impl Anatomy {
 
     /// > 0 inside the heart (mm-ish).
     pub fn heart_depth(&self, p: P3) -> f32 {
+        let radii = [
+            self.heart_r[0] + self.heart_beat,
+            self.heart_r[1] + self.heart_beat,
+            self.heart_r[2],
+        ];
         let e: f32 = (0..3)
-            .map(|i| ((p[i] - self.heart_c[i]) / self.heart_r[i]).powi(2))
+            .map(|i| ((p[i] - self.heart_c[i]) / radii[i]).powi(2))
             .sum::<f32>()
             .sqrt();
-        (1.0 - e) * self.heart_r[0].min(self.heart_r[1])
+        (1.0 - e) * radii[0].min(radii[1])
     }
 
     /// Lobe by the fissures: the oblique fissure rises towards the back; on the

@@ -55,6 +55,13 @@ pub struct PhantomSpec {
     /// Held-out phantoms keep 0, the mix every evaluation has used.
     #[serde(skip_serializing_if = "is_zero")]
     pub small_attached_share: f32,
+    /// The heart beats while the slices are taken: its border blurred within
+    /// each slice and stepped from one to the next ([`heartbeats`]), as on a
+    /// scan not gated to the ECG, where the lung beside it holds a faint band
+    /// much like ground glass. For training phantoms; held-out ones keep the
+    /// still heart every evaluation has used.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cardiac_motion: bool,
     /// Intravenous contrast: blood (heart, aorta, pulmonary arteries and veins)
     /// at a level drawn for the seed from [`CONTRAST_HU`] instead of 42 HU.
     /// Real chest CTs are often enhanced; a classifier that never saw an
@@ -77,6 +84,7 @@ impl PhantomSpec {
             noise_hu: 25.0,
             nodules: 10,
             small_attached_share: 0.0,
+            cardiac_motion: false,
             contrast: false,
         }
     }
@@ -185,6 +193,33 @@ const REPLACEMENT_NODULE_STREAM: u64 = 999_999;
 /// a seed draws the same chest and nodules with and without contrast.
 const CONTRAST_STREAM: u64 = 999_998;
 
+/// The random streams of the heart's beat, one a slice from here on.
+const HEARTBEAT_STREAMS: u64 = 2_000_000;
+
+/// The heart's walls move this far (mm) over a beat at most; the left
+/// ventricle's free wall moves about 5–10 mm between systole and diastole.
+const MAX_HEART_WALL_TRAVEL: f32 = 7.0;
+
+/// The heart as slice `k` sees it: several moments of one beat, averaged
+/// ([`draw_slice`]). Each slice catches its own part of the cycle (a phase
+/// and a travel drawn for it), so the border is blurred within a slice by up
+/// to the travel and steps from slice to slice. None without motion.
+fn heartbeats(spec: &PhantomSpec, anatomy: &Anatomy, k: usize) -> Vec<Anatomy> {
+    if !spec.cardiac_motion {
+        return Vec::new();
+    }
+    let mut rng = Rng::stream(spec.seed, HEARTBEAT_STREAMS + k as u64);
+    let travel = rng.range(1.0, MAX_HEART_WALL_TRAVEL);
+    let phase = rng.range(-0.5, 0.5);
+    [-0.5f32, -0.25, 0.0, 0.25, 0.5]
+        .iter()
+        .map(|moment| Anatomy {
+            heart_beat: travel * (phase + moment),
+            ..anatomy.clone()
+        })
+        .collect()
+}
+
 /// Builds the phantom in memory.
 pub fn generate(spec: &PhantomSpec) -> Phantom {
     let [nx, ny, nz] = spec.dims;
@@ -240,6 +275,7 @@ pub fn generate(spec: &PhantomSpec) -> Phantom {
             draw_slice(
                 &SliceContext {
                     anatomy: &anatomy,
+                    heartbeats: &heartbeats(spec, &anatomy, k),
                     tubes: &tubes,
                     nodules: &nodules,
                     texture: &texture,
@@ -319,6 +355,9 @@ fn truth_nodule(id: usize, n: &Nodule, volume: &Volume) -> TruthNodule {
 
 struct SliceContext<'a> {
     anatomy: &'a Anatomy,
+    /// The anatomy at moments of a heartbeat, averaged near the heart; empty
+    /// for a still heart.
+    heartbeats: &'a [Anatomy],
     tubes: &'a [Tube],
     nodules: &'a [Nodule],
     texture: &'a Texture,
@@ -331,6 +370,51 @@ struct SliceContext<'a> {
     edge: f32,
 }
 
+/// What anatomy `a` (the still one or a moment of the heartbeat) draws at `p`:
+/// the background tissue, with lung over it as far as the slice's thickness
+/// averages the lung's boundary.
+fn tissue_at(ctx: &SliceContext, a: &Anatomy, p: P3) -> f32 {
+    let y = p[1];
+    let mut v = a.background(p);
+    for lung in &a.lungs {
+        if (p[0] - lung.cx).abs() > lung.lateral.max(lung.medial_above_hilum) + 4.0 {
+            continue;
+        }
+        // The slice averages the lung's boundary over its thickness
+        // too: where the boundary runs oblique to the slice (the
+        // diaphragm's dome, the heart's sides) it is a band of
+        // intermediate density several mm wide, as on a real scan.
+        let alpha = ctx
+            .depths
+            .iter()
+            .map(|d| {
+                let depth = a.lung_depth(lung, [p[0], p[1], p[2] + d]);
+                (depth / ctx.edge + 0.5).clamp(0.0, 1.0)
+            })
+            .sum::<f32>()
+            / ctx.depths.len() as f32;
+        if alpha > 0.0 {
+            // Dependent (posterior) lung is denser; texture mimics parenchyma.
+            let mut lung_hu = hu::LUNG
+                + 30.0 * ((y + 80.0) / 160.0).clamp(0.0, 1.0)
+                + 22.0 * ctx.texture.at(p)
+                + 12.0 * ctx.fine.at(p);
+            let fissure = if lung.side < 0.0 && a.oblique_fissure(p) > 0.0 && y < 30.0 {
+                a.oblique_fissure(p)
+                    .abs()
+                    .min(a.horizontal_fissure(p).abs())
+            } else {
+                a.oblique_fissure(p).abs()
+            };
+            if fissure < 0.6 {
+                lung_hu = lung_hu.max(hu::FISSURE);
+            }
+            v += (lung_hu - v) * alpha;
+        }
+    }
+    v
+}
+
 fn draw_slice(ctx: &SliceContext, noise_hu: f32, noise: &mut Rng, out: &mut [i16]) {
     let [nx, ny] = ctx.dims;
     let origin = ctx.affine.origin;
@@ -339,49 +423,28 @@ fn draw_slice(ctx: &SliceContext, noise_hu: f32, noise: &mut Rng, out: &mut [i16
     let a = ctx.anatomy;
     let mut values = vec![0f32; nx * ny];
 
-    // Background and lungs.
+    // Background and lungs; near a beating heart, the mean of its moments.
+    let reach = ctx
+        .heartbeats
+        .iter()
+        .map(|beat| beat.heart_beat.abs())
+        .fold(0.0f32, f32::max);
     for j in 0..ny {
         let y = y0 + j as f32 * py;
         for i in 0..nx {
             let p = [x0 + i as f32 * px, y, ctx.z];
-            let mut v = a.background(p);
-            for lung in &a.lungs {
-                if (p[0] - lung.cx).abs() > lung.lateral.max(lung.medial_above_hilum) + 4.0 {
-                    continue;
-                }
-                // The slice averages the lung's boundary over its thickness
-                // too: where the boundary runs oblique to the slice (the
-                // diaphragm's dome, the heart's sides) it is a band of
-                // intermediate density several mm wide, as on a real scan.
-                let alpha = ctx
-                    .depths
+            // The lung ends 3 mm off the heart, so a moving wall reaches
+            // lung within its travel plus that and the edge's blur.
+            values[i + nx * j] = if !ctx.heartbeats.is_empty() && a.heart_depth(p) > -(reach + 6.0)
+            {
+                ctx.heartbeats
                     .iter()
-                    .map(|d| {
-                        let depth = a.lung_depth(lung, [p[0], p[1], p[2] + d]);
-                        (depth / ctx.edge + 0.5).clamp(0.0, 1.0)
-                    })
+                    .map(|beat| tissue_at(ctx, beat, p))
                     .sum::<f32>()
-                    / ctx.depths.len() as f32;
-                if alpha > 0.0 {
-                    // Dependent (posterior) lung is denser; texture mimics parenchyma.
-                    let mut lung_hu = hu::LUNG
-                        + 30.0 * ((y + 80.0) / 160.0).clamp(0.0, 1.0)
-                        + 22.0 * ctx.texture.at(p)
-                        + 12.0 * ctx.fine.at(p);
-                    let fissure = if lung.side < 0.0 && a.oblique_fissure(p) > 0.0 && y < 30.0 {
-                        a.oblique_fissure(p)
-                            .abs()
-                            .min(a.horizontal_fissure(p).abs())
-                    } else {
-                        a.oblique_fissure(p).abs()
-                    };
-                    if fissure < 0.6 {
-                        lung_hu = lung_hu.max(hu::FISSURE);
-                    }
-                    v += (lung_hu - v) * alpha;
-                }
-            }
-            values[i + nx * j] = v;
+                    / ctx.heartbeats.len() as f32
+            } else {
+                tissue_at(ctx, a, p)
+            };
         }
     }
 

@@ -220,3 +220,55 @@ fn the_slice_thickness_blurs_the_lungs_boundary() {
     assert!(columns > 1000, "{columns} columns through the diaphragm");
     assert!(share > 0.4, "{blurred} of {columns} columns blurred");
 }
+
+/// A beating heart changes the slices only near the heart, where it blurs
+/// the border by a different amount from one slice to the next; the chest
+/// and its nodules stay the seed's.
+#[test]
+fn a_beating_heart_blurs_only_its_border_and_differently_slice_by_slice() {
+    let still_spec = PhantomSpec {
+        dims: [128, 128, 64],
+        noise_hu: 0.0,
+        ..PhantomSpec::small(11)
+    };
+    let still = generate(&still_spec);
+    let beating = generate(&PhantomSpec {
+        cardiac_motion: true,
+        ..still_spec
+    });
+    assert_eq!(
+        format!("{:?}", still.truth.nodules),
+        format!("{:?}", beating.truth.nodules)
+    );
+    let [nx, ny, nz] = still.volume.dims;
+    let mut changed_per_slice = Vec::new();
+    let mut changed_far_left = 0;
+    for k in 0..nz {
+        let mut changed = 0;
+        for j in 0..ny {
+            for i in 0..nx {
+                let (a, b) = (still.volume.get(i, j, k), beating.volume.get(i, j, k));
+                if (a - b).abs() > 20 {
+                    changed += 1;
+                    // The heart sits left of the midline (+x, the higher
+                    // columns); the first tenth of the columns, the right
+                    // chest wall, never sees it.
+                    changed_far_left += usize::from(i < nx / 10);
+                }
+            }
+        }
+        changed_per_slice.push(changed);
+    }
+    assert_eq!(changed_far_left, 0, "the beat reached the right chest wall");
+    let beating_slices: Vec<_> = changed_per_slice.iter().filter(|&&c| c > 0).collect();
+    assert!(
+        beating_slices.len() >= nz / 5,
+        "only {} of {nz} slices changed: {changed_per_slice:?}",
+        beating_slices.len()
+    );
+    let distinct: HashSet<_> = beating_slices.iter().collect();
+    assert!(
+        distinct.len() * 2 > beating_slices.len(),
+        "the blur repeats from slice to slice: {changed_per_slice:?}"
+    );
+}
