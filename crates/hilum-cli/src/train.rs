@@ -90,12 +90,12 @@ pub struct PhantomSet {
     pub nodules: usize,
     /// Share of the nodules (0–1) redrawn 4–6.5 mm on a vessel (two in
     /// three) or the pleura: phantoms rich in the nodules thick slices hide
-    /// best, to train on. Evaluations keep 0, the mix of every held-out set.
+    /// best, to train on. Every held-out set so far was drawn at 0.
     #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
     pub small_attached_share: f64,
     /// The heart beats while the slices are taken: its border blurred and
     /// stepped from slice to slice, a band like ground glass beside it, to
-    /// train on. Evaluations keep the still heart of every held-out set.
+    /// train on. Every held-out set so far was drawn with a still heart.
     #[arg(long)]
     pub cardiac_motion: bool,
     /// Share of the phantoms (0–1) drawn with intravenous contrast: those

@@ -628,11 +628,27 @@ mod tests {
 
     /// The anatomy, vessel trees and 12 nodules `generate` draws for a 300 mm scan.
     fn placed(seed: u64) -> (Anatomy, Vec<Tube>, Vec<Nodule>) {
+        placed_with(seed, 12, 0.0)
+    }
+
+    /// The same with `count` nodules, `small_attached_share` of them small and attached.
+    fn placed_with(
+        seed: u64,
+        count: usize,
+        small_attached_share: f32,
+    ) -> (Anatomy, Vec<Tube>, Vec<Nodule>) {
         let mut rng = Rng::new(seed);
         let anatomy = Anatomy::new(&mut rng, 299.0);
         let tubes = build_tubes(&anatomy, &mut rng);
         let mut replacements = Rng::stream(seed, crate::REPLACEMENT_NODULE_STREAM);
-        let nodules = place_nodules(&anatomy, &tubes, &mut rng, &mut replacements, 12, 0.0);
+        let nodules = place_nodules(
+            &anatomy,
+            &tubes,
+            &mut rng,
+            &mut replacements,
+            count,
+            small_attached_share,
+        );
         (anatomy, tubes, nodules)
     }
 
@@ -657,11 +673,7 @@ mod tests {
     fn a_small_attached_share_draws_small_nodules_on_vessels_and_the_pleura() {
         let (mut small_attached, mut all) = (0, 0);
         for seed in 0..4 {
-            let mut rng = Rng::new(seed);
-            let anatomy = Anatomy::new(&mut rng, 299.0);
-            let tubes = build_tubes(&anatomy, &mut rng);
-            let mut replacements = Rng::stream(seed, crate::REPLACEMENT_NODULE_STREAM);
-            let nodules = place_nodules(&anatomy, &tubes, &mut rng, &mut replacements, 30, 0.5);
+            let (_, tubes, nodules) = placed_with(seed, 30, 0.5);
             assert_eq!(nodules.len(), 30, "seed {seed}");
             for n in &nodules {
                 let small = (2.0..3.25).contains(&n.radius);
